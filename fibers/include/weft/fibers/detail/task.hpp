@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+// The shared state behind a spawned fiber or blocking job and its join_handle.
+// Internal to weft; needed by the join_handle/spawn templates.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "weft/fibers/detail/waiter.hpp"
+
+namespace weft::detail {
+
+class runtime_core;
+class task_base;
+
+// cancel_scope is one active timeout() on a fiber or thread: every weft wait
+// inside it ends at `deadline_ns` at the latest, by throwing cancelled{this}.
+struct cancel_scope {
+  std::int64_t deadline_ns = no_deadline;
+  cancel_scope* parent = nullptr;
+  bool fired = false;  // delivered once; later waits ignore it
+};
+
+// cancel_context is what a wait consults: the enclosing scopes and, on a
+// weft fiber, the task (whose abort cancels it).
+struct cancel_context {
+  cancel_scope* scopes = nullptr;
+  task_base* task = nullptr;
+
+  // earliest_deadline() is the smallest deadline of the unfired scopes.
+  std::int64_t earliest_deadline() const noexcept {
+    std::int64_t d = no_deadline;
+    for (const cancel_scope* s = scopes; s; s = s->parent) {
+      if (!s->fired && s->deadline_ns < d) d = s->deadline_ns;
+    }
+    return d;
+  }
+};
+
+// current_cancel_context() is the calling fiber's (or plain thread's) context.
+cancel_context& current_cancel_context() noexcept;
+
+// completion_listener hears when a task completes (join_set uses it).
+class completion_listener {
+ public:
+  virtual void on_complete(task_base* t) noexcept = 0;
+  virtual void add_ref() noexcept = 0;
+  virtual void release() noexcept = 0;
+
+ protected:
+  ~completion_listener() = default;
+};
+
+// outcome says how a task ended.
+enum class outcome : std::uint8_t { pending, value, exception, cancelled };
+
+// task_base is the type-erased, reference-counted task record.
+class task_base {
+ public:
+  task_base(const task_base&) = delete;
+  task_base& operator=(const task_base&) = delete;
+
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // is_finished() is true once the task has an outcome.
+  bool is_finished() const noexcept { return done_.load(std::memory_order_acquire); }
+
+  // abort() requests cancellation (DESIGN.md section 6); it wakes the task
+  // if it is parked in a weft wait. A task that has not started never runs.
+  void abort() noexcept;
+
+  // join_wait() blocks the caller until the task has finished.
+  // Throws: weft::cancelled if the *calling* fiber is cancelled meanwhile.
+  void join_wait();
+
+  // rethrow_outcome() throws join_error for panicked/cancelled tasks.
+  void rethrow_outcome() const;
+
+  // set_listener() installs the join_set listener (before the task starts).
+  void set_listener(completion_listener* l) noexcept;
+
+  std::uint64_t id() const noexcept { return id_; }
+  const std::string& name() const noexcept { return name_; }
+  outcome result_kind() const noexcept { return outcome_; }
+
+  // Internal: run by the runtime on the task's fiber / blocking thread.
+  void execute() noexcept;
+  // Internal: finish a task that never ran (cancelled before start, shutdown).
+  void finish_cancelled() noexcept;
+
+  bool cancel_requested() const noexcept {
+    return cancel_requested_.load(std::memory_order_acquire);
+  }
+  // take_cancel() returns true once per requested cancellation (delivery).
+  bool take_cancel() noexcept {
+    return cancel_requested() && !cancel_delivered_.exchange(true, std::memory_order_acq_rel);
+  }
+  bool cancel_delivered() const noexcept {
+    return cancel_delivered_.load(std::memory_order_acquire);
+  }
+
+  // The task's lock guards current_waiter_, joiners_ and listener_.
+  spin_lock lock_;
+  waiter* current_waiter_ = nullptr;
+  cancel_context cancel_ctx_;
+  runtime_core* core_ = nullptr;
+  std::string name_;
+  std::uint64_t id_ = 0;
+  bool pinned_ = false;
+  bool blocking_ = false;
+  // Stack bounds for stack-overflow reports (fibers only).
+  void* guard_lo_ = nullptr;
+  std::size_t guard_len_ = 0;
+  std::size_t stack_size_ = 0;
+  // Intrusive link in the runtime's live-task registry.
+  task_base* reg_prev_ = nullptr;
+  task_base* reg_next_ = nullptr;
+  std::uint32_t reg_shard_ = 0;
+  // Intrusive link in a join_set's completed queue.
+  task_base* set_next_ = nullptr;
+
+ protected:
+  task_base() noexcept = default;
+  virtual ~task_base() = default;
+  // run() invokes the user's function and stores its value.
+  virtual void run() = 0;
+  // drop_fn() destroys the function without running it.
+  virtual void drop_fn() noexcept = 0;
+
+ private:
+  void complete(outcome o, std::exception_ptr e) noexcept;
+
+  std::atomic<std::uint32_t> refs_{1};
+  std::atomic<bool> done_{false};
+  std::atomic<bool> cancel_requested_{false};
+  std::atomic<bool> cancel_delivered_{false};
+  std::atomic<bool> started_{false};
+  outcome outcome_ = outcome::pending;
+  std::exception_ptr exception_;
+  wait_list joiners_;
+  completion_listener* listener_ = nullptr;
+};
+
+// task<T> adds the value slot.
+template <class T>
+class task : public task_base {
+ public:
+  // take() moves the value out (after a successful join).
+  T take() {
+    if constexpr (!std::is_void_v<T>) {
+      return std::move(*value_);
+    }
+  }
+
+ protected:
+  using stored = std::conditional_t<std::is_void_v<T>, bool, T>;
+  std::optional<stored> value_;
+};
+
+// task_impl<T, F> owns the callable until it has run.
+template <class T, class F>
+class task_impl final : public task<T> {
+ public:
+  explicit task_impl(F&& f) : fn_(std::move(f)) {}
+
+ private:
+  void run() override {
+    struct drop {
+      std::optional<F>& fn;
+      ~drop() { fn.reset(); }
+    } guard{fn_};
+    if constexpr (std::is_void_v<T>) {
+      std::move (*fn_)();
+      this->value_.emplace(true);
+    } else {
+      this->value_.emplace(std::move(*fn_)());
+    }
+  }
+  void drop_fn() noexcept override { fn_.reset(); }
+
+  std::optional<F> fn_;
+};
+
+// task_ptr is an owning, reference-counted pointer to a task.
+template <class Task>
+class task_ptr {
+ public:
+  task_ptr() noexcept = default;
+  explicit task_ptr(Task* t) noexcept : t_(t) {}  // adopts one reference
+  task_ptr(const task_ptr& o) noexcept : t_(o.t_) {
+    if (t_) t_->add_ref();
+  }
+  task_ptr(task_ptr&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+  task_ptr& operator=(task_ptr o) noexcept {
+    std::swap(t_, o.t_);
+    return *this;
+  }
+  ~task_ptr() {
+    if (t_) t_->release();
+  }
+  Task* get() const noexcept { return t_; }
+  Task* operator->() const noexcept { return t_; }
+  explicit operator bool() const noexcept { return t_ != nullptr; }
+  Task* release() noexcept { return std::exchange(t_, nullptr); }
+
+ private:
+  Task* t_ = nullptr;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// weft::builder, weft::runtime and weft::handle: creating a runtime, running
+// fibers on it and reaching it from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "weft/fibers/detail/core.hpp"
+#include "weft/fibers/join_handle.hpp"
+
+namespace weft {
+
+// config_error is thrown by builder::build() for invalid settings.
+class config_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// no_runtime_error is thrown by calls that need a runtime (handle::current(),
+// weft::spawn, time::pause, ...) when the caller is not on one.
+class no_runtime_error : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// spawn_options names a task (names appear in errors, dumps and stack
+// overflow reports).
+struct spawn_options {
+  std::string name;
+};
+
+// runtime_metrics is a snapshot of runtime counters.
+struct runtime_metrics {
+  std::size_t workers = 0;
+  std::uint64_t fibers_alive = 0;       // spawned tasks not yet finished
+  std::uint64_t fibers_spawned = 0;     // total fibers spawned
+  std::uint64_t blocking_threads = 0;   // live blocking-pool threads
+  std::uint64_t blocking_idle = 0;      // of which idle
+  std::uint64_t blocking_queue = 0;     // blocking jobs waiting for a thread
+  std::uint64_t shared_queue_depth = 0; // fibers waiting in the shared queue
+  std::uint64_t io_polls = 0;           // event-loop polls made by busy workers
+  std::uint64_t parks = 0;              // times a worker parked in the event loop
+  std::uint64_t stacks_cached = 0;      // warm stacks ready for reuse
+  std::uint64_t unguarded_stacks = 0;   // stacks allocated without a guard page
+};
+
+namespace detail {
+template <class F, class... A>
+auto bind_call(F&& f, A&&... a) {
+  return [fn = std::decay_t<F>(std::forward<F>(f)),
+          args = std::make_tuple(std::decay_t<A>(std::forward<A>(a))...)]() mutable -> decltype(auto) {
+    return std::apply(std::move(fn), std::move(args));
+  };
+}
+template <class Fn>
+using call_result_t = std::remove_cvref_t<std::invoke_result_t<Fn&&>>;
+
+// block_on_check() throws std::logic_error where block_on is not allowed.
+void block_on_check(runtime_core& core);
+// block_on_wait() waits for `t` the way block_on needs (runs the scheduler
+// on the calling thread for a current-thread runtime).
+void block_on_wait(runtime_core& core, task_base* t);
+// rethrow_original() rethrows a failed task's own exception.
+void rethrow_original(const task_base& t);
+}  // namespace detail
+
+// handle is a cheap, copyable reference to a runtime, usable from any thread.
+class handle {
+ public:
+  // current() returns the handle of the runtime the caller runs on.
+  // Errors: throws no_runtime_error outside a runtime.
+  static handle current();
+
+  // try_current() is current() without the exception.
+  static std::optional<handle> try_current() noexcept;
+
+  // spawn() starts f(args...) on a new fiber and returns its join_handle.
+  // The fiber may migrate between workers at suspension points.
+  // Errors: throws std::system_error if no stack can be allocated.
+  template <class F, class... A>
+  auto spawn(F&& f, A&&... a) const {
+    return spawn_impl({}, detail::spawn_kind::fiber, std::forward<F>(f), std::forward<A>(a)...);
+  }
+
+  // spawn_with() is spawn() with options (a name).
+  template <class F, class... A>
+  auto spawn_with(spawn_options opts, F&& f, A&&... a) const {
+    return spawn_impl(std::move(opts), detail::spawn_kind::fiber, std::forward<F>(f),
+                      std::forward<A>(a)...);
+  }
+
+  // spawn_pinned() starts a fiber that never migrates from the worker that
+  // first runs it (Tokio's spawn_local), for code relying on thread_local.
+  template <class F, class... A>
+  auto spawn_pinned(F&& f, A&&... a) const {
+    return spawn_impl({}, detail::spawn_kind::pinned_fiber, std::forward<F>(f),
+                      std::forward<A>(a)...);
+  }
+
+  // spawn_blocking() runs f(args...) on the blocking pool so that blocking
+  // work never stalls a worker; joining it parks only the joining fiber.
+  // abort() cancels a job that has not started yet; a running job finishes.
+  template <class F, class... A>
+  auto spawn_blocking(F&& f, A&&... a) const {
+    return spawn_impl({}, detail::spawn_kind::blocking, std::forward<F>(f),
+                      std::forward<A>(a)...);
+  }
+
+  // block_on() runs f(args...) on a fiber of the runtime and blocks the
+  // calling thread until it returns; returns its value or rethrows its
+  // exception (join_error if it was cancelled by shutdown).
+  // Errors: std::logic_error when called from a worker of a runtime
+  //   (that would block a worker), or for a current-thread runtime already
+  //   running block_on on another thread.
+  template <class F, class... A>
+  auto block_on(F&& f, A&&... a) const {
+    auto fn = detail::bind_call(std::forward<F>(f), std::forward<A>(a)...);
+    using R = detail::call_result_t<decltype(fn)>;
+    detail::block_on_check(*core_);
+    auto* t = new detail::task_impl<R, decltype(fn)>(std::move(fn));
+    t->name_ = "block_on";
+    detail::task_ptr<detail::task<R>> keep(t);
+    t->add_ref();
+    detail::submit(*core_, t, detail::spawn_kind::fiber);
+    detail::block_on_wait(*core_, t);
+    detail::rethrow_original(*t);
+    return t->take();
+  }
+
+  // metrics() returns a snapshot of the runtime's counters.
+  runtime_metrics metrics() const;
+
+  // worker_count() is the number of worker threads.
+  std::size_t worker_count() const noexcept;
+
+  // Clock control for tests (see weft/fibers/time.hpp: pause/resume/advance).
+  void pause_clock() const;
+  void resume_clock() const;
+  void advance_clock(std::chrono::nanoseconds d) const;
+
+  // Internal.
+  explicit handle(std::shared_ptr<detail::runtime_core> c) noexcept : core_(std::move(c)) {}
+  detail::runtime_core& core() const noexcept { return *core_; }
+
+ private:
+  template <class F, class... A>
+  auto spawn_impl(spawn_options opts, detail::spawn_kind kind, F&& f, A&&... a) const {
+    auto fn = detail::bind_call(std::forward<F>(f), std::forward<A>(a)...);
+    using R = detail::call_result_t<decltype(fn)>;
+    auto* t = new detail::task_impl<R, decltype(fn)>(std::move(fn));
+    t->name_ = std::move(opts.name);
+    detail::task_ptr<detail::task<R>> keep(t);
+    t->add_ref();  // the runtime's reference, released when the task ends
+    detail::submit(*core_, t, kind);
+    return join_handle<R>(std::move(keep));
+  }
+
+  std::shared_ptr<detail::runtime_core> core_;
+};
+
+class builder;
+
+// runtime owns worker threads, their event loops, timers and the blocking
+// pool. Destroying it shuts down: running fibers are cancelled (section 6 of
+// DESIGN.md), the destructor waits for them to unwind, then joins the threads.
+class runtime {
+ public:
+  runtime(runtime&&) noexcept;
+  runtime& operator=(runtime&&) noexcept;
+  ~runtime();
+
+  // block_on() — see handle::block_on.
+  template <class F, class... A>
+  auto block_on(F&& f, A&&... a) const {
+    return h_.block_on(std::forward<F>(f), std::forward<A>(a)...);
+  }
+  // spawn() — see handle::spawn.
+  template <class F, class... A>
+  auto spawn(F&& f, A&&... a) const {
+    return h_.spawn(std::forward<F>(f), std::forward<A>(a)...);
+  }
+  // spawn_blocking() — see handle::spawn_blocking.
+  template <class F, class... A>
+  auto spawn_blocking(F&& f, A&&... a) const {
+    return h_.spawn_blocking(std::forward<F>(f), std::forward<A>(a)...);
+  }
+
+  // get_handle() returns a handle usable from any thread.
+  const handle& get_handle() const noexcept { return h_; }
+
+  // shutdown_timeout() cancels every fiber and waits at most `d` for them to
+  // finish. Returns true when everything finished; false when some fibers
+  // (stuck outside weft waits, or swallowing weft::cancelled) were still
+  // running: their worker threads are then detached and leaked with them.
+  bool shutdown_timeout(std::chrono::nanoseconds d);
+
+ private:
+  friend class builder;
+  explicit runtime(std::shared_ptr<detail::runtime_core> c) noexcept;
+  handle h_;
+  bool down_ = false;
+};
+
+// builder configures and creates a runtime.
+class builder {
+ public:
+  // multi_thread() starts from the default: one worker per core.
+  static builder multi_thread() noexcept { return builder(false); }
+  // current_thread() runs every fiber on the thread that calls block_on.
+  static builder current_thread() noexcept { return builder(true); }
+
+  // worker_threads() sets the number of workers (multi-thread only).
+  builder& worker_threads(std::size_t n) noexcept { workers_ = n; return *this; }
+  // thread_name() sets the workers' name prefix (shown by ps/top/gdb; at
+  // most 12 characters are kept, the worker index is appended).
+  builder& thread_name(std::string prefix) { name_ = std::move(prefix); return *this; }
+  // stack_size() sets each fiber's stack size (default 128 KiB; at least
+  // 16 KiB, at most 64 MiB). Pages are committed only when touched.
+  builder& stack_size(std::size_t bytes) noexcept { stack_ = bytes; return *this; }
+  // stack_guard() turns the guard page below each stack on (default) or off.
+  builder& stack_guard(bool on) noexcept { guard_ = on; return *this; }
+  // max_blocking_threads() bounds the blocking pool (default 512).
+  builder& max_blocking_threads(std::size_t n) noexcept { max_blocking_ = n; return *this; }
+  // blocking_keep_alive() is how long an idle blocking thread lives (10 s).
+  builder& blocking_keep_alive(std::chrono::milliseconds d) noexcept { keep_alive_ = d; return *this; }
+  // event_interval() is how many scheduling ticks a busy worker runs between
+  // non-blocking polls of its event loop (default 61).
+  builder& event_interval(std::uint32_t ticks) noexcept { event_interval_ = ticks; return *this; }
+  // start_paused() starts the runtime with its clock paused (tests).
+  builder& start_paused(bool on) noexcept { paused_ = on; return *this; }
+
+  // build() creates the runtime and starts its workers.
+  // Errors: config_error for 0 workers, more than 1024 workers, a stack size
+  //   outside [16 KiB, 64 MiB], 0 blocking threads or event_interval 0;
+  //   std::system_error if threads or event loops cannot be created.
+  runtime build() const;
+
+ private:
+  explicit builder(bool current) noexcept : current_(current) {}
+  friend class detail::runtime_core;
+  bool current_;
+  std::size_t workers_ = 0;  // 0: one per core
+  std::string name_ = "weft-worker";
+  std::size_t stack_ = 128 * 1024;
+  bool guard_ = true;
+  std::size_t max_blocking_ = 512;
+  std::chrono::milliseconds keep_alive_{10000};
+  std::uint32_t event_interval_ = 61;
+  bool paused_ = false;
+};
+
+}  // namespace weft

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// builder, runtime and handle: the public face of runtime_core.
+#include "weft/fibers/runtime.hpp"
+
+#include <limits>
+#include <thread>
+
+#include "runtime_core.hpp"
+#include "stack_overflow.hpp"
+#include "thread_state.hpp"
+
+namespace weft {
+
+namespace {
+constexpr std::size_t kMinStack = 16 * 1024;
+constexpr std::size_t kMaxStack = 64 * 1024 * 1024;
+constexpr std::size_t kMaxWorkers = 1024;
+}  // namespace
+
+runtime builder::build() const {
+  std::size_t n = current_ ? 1 : workers_;
+  if (!current_ && n == 0) {
+    n = std::max(1u, std::thread::hardware_concurrency());
+  }
+  if (current_ && workers_ > 1) {
+    throw config_error("weft::builder: a current-thread runtime has exactly one worker (got " +
+                       std::to_string(workers_) + ")");
+  }
+  if (!current_ && n > kMaxWorkers) {
+    throw config_error("weft::builder: worker_threads(" + std::to_string(n) +
+                       ") exceeds the maximum of " + std::to_string(kMaxWorkers));
+  }
+  if (stack_ < kMinStack || stack_ > kMaxStack) {
+    throw config_error("weft::builder: stack_size(" + std::to_string(stack_) +
+                       ") must be between 16 KiB and 64 MiB");
+  }
+  if (max_blocking_ == 0) {
+    throw config_error("weft::builder: max_blocking_threads must be at least 1");
+  }
+  if (event_interval_ == 0) {
+    throw config_error("weft::builder: event_interval must be at least 1");
+  }
+  if (keep_alive_.count() < 0) {
+    throw config_error("weft::builder: blocking_keep_alive must not be negative");
+  }
+  if (name_.empty()) {
+    throw config_error("weft::builder: thread_name must not be empty");
+  }
+  auto core = std::make_shared<detail::runtime_core>(*this, current_, n, name_, stack_, guard_,
+                                                     max_blocking_, keep_alive_, event_interval_,
+                                                     paused_);
+  core->start();
+  return runtime(std::move(core));
+}
+
+runtime::runtime(std::shared_ptr<detail::runtime_core> c) noexcept : h_(std::move(c)) {}
+
+runtime::runtime(runtime&& o) noexcept : h_(o.h_), down_(o.down_) { o.down_ = true; }
+
+runtime& runtime::operator=(runtime&& o) noexcept {
+  if (this != &o) {
+    if (!down_) shutdown_timeout(std::chrono::nanoseconds(detail::no_deadline));
+    h_ = o.h_;
+    down_ = o.down_;
+    o.down_ = true;
+  }
+  return *this;
+}
+
+runtime::~runtime() {
+  if (!down_) shutdown_timeout(std::chrono::nanoseconds(detail::no_deadline));
+}
+
+bool runtime::shutdown_timeout(std::chrono::nanoseconds d) {
+  if (down_) return true;
+  down_ = true;
+  const bool clean = h_.core().shutdown(d);
+  if (!clean) {
+    // Threads still run stuck fibers: keep their core alive for good.
+    new std::shared_ptr<detail::runtime_core>(h_.core().shared_from_this());
+  }
+  return clean;
+}
+
+handle handle::current() {
+  auto c = detail::current_core_shared();
+  if (!c) {
+    throw no_runtime_error(
+        "weft: no runtime here; call this from a fiber of a runtime (inside block_on or spawn), "
+        "or use a weft::handle");
+  }
+  return handle(std::move(c));
+}
+
+std::optional<handle> handle::try_current() noexcept {
+  auto c = detail::current_core_shared();
+  if (!c) return std::nullopt;
+  return handle(std::move(c));
+}
+
+runtime_metrics handle::metrics() const { return core_->metrics(); }
+
+std::size_t handle::worker_count() const noexcept { return core_->workers.size(); }
+
+void handle::pause_clock() const { core_->clock.pause(); }
+
+void handle::resume_clock() const { core_->clock.resume(); }
+
+void handle::advance_clock(std::chrono::nanoseconds d) const {
+  if (!core_->clock.paused()) {
+    throw std::logic_error("weft::time::advance: the clock is not paused");
+  }
+  if (d.count() < 0) throw std::invalid_argument("weft::time::advance: negative duration");
+  core_->clock.advance_to(core_->clock.now() + d.count());
+  core_->fire_all_timers();
+}
+
+namespace detail {
+
+void block_on_check(runtime_core& core) {
+  if (current_worker()) {
+    throw std::logic_error(
+        "weft: block_on called on a runtime worker thread; that would block the worker. "
+        "Use spawn + join inside fibers instead");
+  }
+  if (core.current_thread) {
+    const auto self = std::this_thread::get_id();
+    if (core.bound_thread != std::thread::id{} && core.bound_thread != self) {
+      throw std::logic_error(
+          "weft: a current-thread runtime runs its fibers on the thread that first called "
+          "block_on; call block_on from that thread");
+    }
+    if (core.shutting_down.load()) {
+      throw std::logic_error("weft: block_on on a runtime that is shutting down");
+    }
+    core.bound_thread = self;
+  }
+}
+
+void block_on_wait(runtime_core& core, task_base* t) {
+  if (!core.current_thread) {
+    t->join_wait();  // a plain thread: blocks on a futex
+    return;
+  }
+  static thread_local alt_signal_stack alt;  // overflow reports on this thread
+  worker* w = core.workers[0].get();
+  tls().w = w;
+  struct reset {
+    ~reset() { tls().w = nullptr; }
+  } r;
+  if (!w->sched()) w->install(core.shared_from_this());
+  t->join_wait();  // the main context parks; the dispatcher runs the fibers
+}
+
+}  // namespace detail
+}  // namespace weft

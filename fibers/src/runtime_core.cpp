@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: MIT
+// runtime_core: spawning, the shared queue, the task registry, shutdown and
+// the paused clock's auto-advance.
+//
+// Lock order: registry shard -> task lock -> waiter lock. The shared-queue
+// lock and timer-shard locks are leaves.
+#include "runtime_core.hpp"
+
+#include <event2/thread.h>
+
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/algo/round_robin.hpp>
+#include <boost/fiber/operations.hpp>
+#include <boost/fiber/policy.hpp>
+#include <cstdio>
+#include <mutex>
+#include <new>
+
+#include "stack_overflow.hpp"
+#include "thread_state.hpp"
+
+namespace weft::detail {
+
+thread_state& tls() noexcept {
+  static thread_local thread_state s;
+  return s;
+}
+
+__attribute__((noinline)) worker* current_worker() noexcept { return tls().w; }
+
+runtime_core* current_core() noexcept {
+  worker* w = current_worker();
+  return w ? &w->core() : nullptr;
+}
+
+std::shared_ptr<runtime_core> current_core_shared() noexcept {
+  runtime_core* c = current_core();
+  if (!c) return nullptr;
+  try {
+    return c->shared_from_this();
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+__attribute__((noinline)) task_base* current_task() noexcept {
+  if (!current_worker()) return nullptr;
+  context* c = context::active();
+  return c ? task_of(c) : nullptr;
+}
+
+bool on_worker_of(const runtime_core& core) noexcept {
+  worker* w = current_worker();
+  return w && &w->core() == &core;
+}
+
+__attribute__((noinline)) cancel_context& current_cancel_context() noexcept {
+  if (task_base* t = current_task()) return t->cancel_ctx_;
+  return tls().plain_ctx;
+}
+
+void schedule_context(context* ctx) noexcept {
+  worker* w = current_worker();
+  boost::fibers::scheduler* s = ctx->get_scheduler();
+  if (w && w->sched() == s) {
+    s->schedule(ctx);
+  } else {
+    s->schedule_from_remote(ctx);
+  }
+}
+
+namespace {
+void use_pthreads_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { evthread_use_pthreads(); });
+}
+
+// fiber_stack_allocator hands Boost the stack weft allocated and takes it
+// back when the fiber's context is destroyed (on the worker that ran it).
+struct fiber_stack_allocator {
+  runtime_core* core;
+  stack s;
+  boost::context::stack_context pre;
+
+  boost::context::stack_context allocate() { return pre; }
+  void deallocate(boost::context::stack_context&) noexcept {
+    worker* w = current_worker();
+    core->stacks.release(w && &w->core() == core ? &w->stacks() : nullptr, s);
+  }
+};
+
+// Bytes reserved at the top of each stack for fiber_props.
+constexpr std::size_t kPropsReserve = 64;
+static_assert(sizeof(fiber_props) <= kPropsReserve);
+
+void fiber_main(task_base* t) noexcept {
+  t->execute();
+  // The context outlives the task record by a little (until the dispatcher
+  // releases it): make sure nothing reads a dangling task pointer.
+  static_cast<fiber_props*>(context::active()->get_properties())->task = nullptr;
+  t->release();
+}
+}  // namespace
+
+runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string name,
+                           std::size_t stack_size, bool guard, std::size_t max_blocking,
+                           std::chrono::milliseconds keep_alive, std::uint32_t ev_interval,
+                           bool paused)
+    : stacks(stack_size, guard),
+      blocking(max_blocking, keep_alive, name),
+      current_thread(ct),
+      thread_name(std::move(name)),
+      event_interval(ev_interval) {
+  use_pthreads_once();
+  install_overflow_handler();
+  if (paused) clock.pause();
+  workers.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    workers.push_back(std::make_unique<worker>(*this, static_cast<std::uint32_t>(i)));
+  }
+}
+
+runtime_core::~runtime_core() = default;
+
+void runtime_core::start() {
+  if (current_thread) return;
+  for (auto& w : workers) {
+    worker* wp = w.get();
+    w->thread = std::thread([wp] { wp->run_thread(); });
+  }
+  threads_started_ = true;
+}
+
+void runtime_core::submit_fiber(task_base* t, bool pinned) {
+  worker* w = current_worker();
+  const bool local = w && &w->core() == this;
+  stack s;
+  try {
+    s = stacks.allocate(local ? &w->stacks() : nullptr);
+  } catch (...) {
+    t->release();
+    throw;
+  }
+  t->pinned_ = pinned;
+  t->guard_lo_ = s.base;
+  t->guard_len_ = s.guard;
+  t->stack_size_ = s.size - s.guard;
+  register_task(t);
+  if (shutting_down.load(std::memory_order_acquire)) {
+    stacks.release(local ? &w->stacks() : nullptr, s);
+    t->finish_cancelled();
+    t->release();
+    return;
+  }
+  void* props_mem = static_cast<char*>(s.top()) - kPropsReserve;
+  auto* props = new (props_mem) fiber_props(t);
+  fiber_stack_allocator alloc{this, s, {}};
+  alloc.pre.sp = props_mem;
+  alloc.pre.size = static_cast<std::size_t>(static_cast<char*>(props_mem) -
+                                            (static_cast<char*>(s.base) + s.guard));
+  context* raw;
+  {
+    auto ctx = boost::fibers::make_worker_context_with_properties(
+        boost::fibers::launch::post, props, alloc, [t]() noexcept { fiber_main(t); });
+    raw = ctx.get();
+  }  // drop our reference; Boost's own is released when the fiber ends
+  spawned.fetch_add(1, std::memory_order_relaxed);
+  if (local) {
+    w->push_new(raw, pinned);
+  } else {
+    push_shared(raw);
+  }
+}
+
+void runtime_core::submit_blocking(task_base* t) { blocking.submit(t); }
+
+void runtime_core::push_shared(context* ctx) noexcept {
+  {
+    spin_guard lk(shared_lock_);
+    ctx->ready_link(shared_);
+    shared_size_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  wake_idle();
+}
+
+context* runtime_core::pop_shared() noexcept {
+  spin_guard lk(shared_lock_);
+  if (shared_.empty()) return nullptr;
+  context* c = &shared_.front();
+  shared_.pop_front();
+  shared_size_.fetch_sub(1, std::memory_order_relaxed);
+  return c;
+}
+
+void runtime_core::wake_idle() noexcept {
+  // A spinning (searching, not parked) worker will see the work by itself.
+  const std::uint32_t s = searching.load(std::memory_order_seq_cst);
+  const std::uint32_t p = parked.load(std::memory_order_seq_cst);
+  if (s > p) return;
+  for (auto& w : workers) {
+    if (w->wake_if_parked()) return;
+  }
+}
+
+void runtime_core::register_task(task_base* t) noexcept {
+  t->core_ = this;
+  t->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
+  t->reg_shard_ = static_cast<std::uint32_t>(t->id_ % kRegShards);
+  alive.fetch_add(1, std::memory_order_acq_rel);
+  reg_shard& sh = reg_[t->reg_shard_];
+  spin_guard lk(sh.lock);
+  t->reg_prev_ = nullptr;
+  t->reg_next_ = sh.head;
+  if (sh.head) sh.head->reg_prev_ = t;
+  sh.head = t;
+}
+
+void runtime_core::unregister_task(task_base* t) noexcept {
+  reg_shard& sh = reg_[t->reg_shard_];
+  spin_guard lk(sh.lock);
+  (t->reg_prev_ ? t->reg_prev_->reg_next_ : sh.head) = t->reg_next_;
+  if (t->reg_next_) t->reg_next_->reg_prev_ = t->reg_prev_;
+  t->reg_prev_ = t->reg_next_ = nullptr;
+}
+
+void note_task_finished(runtime_core& core) noexcept {
+  if (core.alive.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    spin_guard lk(core.idle_lock_);
+    core.idle_waiters_.wake_all();
+  }
+}
+
+bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
+  const std::int64_t deadline =
+      limit.count() == no_deadline ? no_deadline : steady_ns() + limit.count();
+  if (on_worker_of(*this)) {
+    std::fputs("weft: a runtime was shut down from one of its own fibers; "
+               "its threads are leaked\n", stderr);
+    detached_ = true;
+    return false;
+  }
+  shutting_down.store(true, std::memory_order_release);
+  for (reg_shard& sh : reg_) {
+    spin_guard lk(sh.lock);
+    for (task_base* t = sh.head; t; t = t->reg_next_) t->abort();
+  }
+  bool clean = true;
+  if (current_thread) {
+    if (alive.load() != 0) {
+      if (bound_thread == std::this_thread::get_id()) {
+        worker* w = workers[0].get();
+        tls().w = w;
+        spin_guard lk(idle_lock_);
+        while (alive.load(std::memory_order_acquire) != 0) {
+          waiter wt;
+          wait_list::node n(wt);
+          idle_waiters_.push_back(n);
+          const wake_reason r = wt.park(&lk, no_deadline, false);
+          (void)r;
+          lk.lock();
+          idle_waiters_.remove(n);
+        }
+        lk.unlock();
+        tls().w = nullptr;
+      } else {
+        std::fputs("weft: a current-thread runtime with live fibers was destroyed on another "
+                   "thread than its block_on thread; those fibers are leaked\n", stderr);
+        clean = false;
+      }
+    }
+  } else {
+    spin_guard lk(idle_lock_);
+    while (alive.load(std::memory_order_acquire) != 0) {
+      waiter wt;  // a plain thread: blocks on a futex
+      wait_list::node n(wt);
+      idle_waiters_.push_back(n);
+      // Steady time here: this thread is not on the runtime, so the
+      // (possibly paused) runtime clock does not apply.
+      const wake_reason r = wt.park(&lk, deadline, false);
+      lk.lock();
+      idle_waiters_.remove(n);
+      if (r == wake_reason::timeout && alive.load() != 0) {
+        clean = false;
+        break;
+      }
+    }
+  }
+  blocking.shutdown();
+  if (!clean) {
+    detached_ = true;
+    for (auto& w : workers) {
+      if (w->thread.joinable()) w->thread.detach();
+    }
+    return false;
+  }
+  stopping.store(true, std::memory_order_release);
+  {
+    spin_guard lk(stop_lock_);
+    stop_waiters_.wake_all();
+  }
+  for (auto& w : workers) w->wake_if_parked();
+  for (auto& w : workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  if (current_thread && bound_thread == std::this_thread::get_id() && workers[0]->sched()) {
+    // Give the thread its default Boost scheduling back.
+    boost::fibers::use_scheduling_algorithm<boost::fibers::algo::round_robin>();
+  }
+  return true;
+}
+
+void runtime_core::fire_all_timers() noexcept {
+  const std::int64_t now = clock.now();
+  for (auto& w : workers) w->timers().fire_due(now);
+}
+
+bool runtime_core::try_auto_advance() noexcept {
+  if (parked.load(std::memory_order_seq_cst) < workers.size()) return false;
+  if (blocking.in_flight() != 0 || !shared_empty()) return false;
+  std::int64_t next = no_deadline;
+  for (auto& w : workers) next = std::min(next, w->timers().next_deadline());
+  if (next == no_deadline) return false;
+  clock.advance_to(next);
+  fire_all_timers();
+  return true;
+}
+
+runtime_metrics runtime_core::metrics() const {
+  runtime_metrics m;
+  m.workers = workers.size();
+  m.fibers_alive = alive.load(std::memory_order_relaxed);
+  m.fibers_spawned = spawned.load(std::memory_order_relaxed);
+  m.blocking_threads = blocking.threads();
+  m.blocking_idle = blocking.idle();
+  m.blocking_queue = blocking.queued();
+  m.shared_queue_depth = shared_size_.load(std::memory_order_relaxed);
+  m.io_polls = io_polls.load(std::memory_order_relaxed);
+  m.parks = parks.load(std::memory_order_relaxed);
+  m.stacks_cached = stacks.cached();
+  m.unguarded_stacks = stacks.unguarded();
+  return m;
+}
+
+void submit(runtime_core& core, task_base* t, spawn_kind kind) {
+  if (kind == spawn_kind::blocking) {
+    t->blocking_ = true;
+    core.submit_blocking(t);
+  } else {
+    core.submit_fiber(t, kind == spawn_kind::pinned_fiber);
+  }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+// The runtime's machinery: runtime_core (shared queue, workers, registry,
+// timers, clock, shutdown) and worker (one thread, its Boost.Fiber
+// scheduling algorithm and its libevent loop). Private to fibers/src.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/scheduler.hpp>
+
+#include "blocking_pool.hpp"
+#include "clock.hpp"
+#include "stack_pool.hpp"
+#include "timer_heap.hpp"
+#include "weft/fibers/detail/core.hpp"
+#include "weft/fibers/runtime.hpp"
+
+struct event_base;
+struct event;
+
+namespace weft::detail {
+
+using boost::fibers::context;
+using ready_queue = boost::fibers::scheduler::ready_queue_type;
+
+class runtime_core;
+
+// fiber_props tags a Boost context with its weft task. It lives in the top
+// bytes of the fiber's own stack; Boost's `delete` of it only runs the
+// destructor (operator delete is a no-op), the stack is recycled after.
+struct fiber_props final : boost::fibers::fiber_properties {
+  explicit fiber_props(task_base* t) noexcept : fiber_properties(nullptr), task(t) {}
+  static void operator delete(void*) noexcept {}
+  task_base* task;
+};
+
+// task_of() is the weft task of a Boost context (nullptr for main/dispatcher
+// contexts and fibers not made by weft).
+inline task_base* task_of(const context* ctx) noexcept {
+  auto* p = ctx->get_properties();
+  return p ? static_cast<fiber_props*>(p)->task : nullptr;
+}
+
+// worker is one scheduler thread (or, for a current-thread runtime, the
+// thread running block_on).
+class worker {
+ public:
+  worker(runtime_core& core, std::uint32_t index);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  // --- the Boost.Fiber algorithm (called on the worker thread) ---
+  void awakened(context* ctx) noexcept;
+  context* pick_next() noexcept;
+  bool has_ready_fibers() const noexcept;
+  void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept;
+  void notify() noexcept;  // any thread
+
+  // install() makes this worker the calling thread's Boost.Fiber algorithm.
+  void install(std::shared_ptr<runtime_core> keep);
+
+  // push_new() queues a freshly created (detached) context on this worker.
+  void push_new(context* ctx, bool pinned) noexcept;
+  // wake_if_parked() wakes the worker from its event loop if it sleeps.
+  bool wake_if_parked() noexcept;
+  // mark_yield() tells awakened() that `ctx` yields (goes to the FIFO tail).
+  void mark_yield(context* ctx) noexcept { yielding_ = ctx; }
+
+  // run_thread() is the body of a multi-thread worker.
+  void run_thread();
+
+  event_base* base() const noexcept { return base_; }
+  timer_shard& timers() noexcept { return timers_; }
+  stack_cache& stacks() noexcept { return stacks_; }
+  boost::fibers::scheduler* sched() const noexcept { return sched_; }
+  runtime_core& core() const noexcept { return core_; }
+  std::uint32_t index() const noexcept { return index_; }
+  bool is_parked() const noexcept { return sleeping_.load(std::memory_order_acquire); }
+
+  std::thread thread;
+
+ private:
+  context* attach(context* ctx) noexcept;
+  void push_local(context* ctx) noexcept;
+  void maybe_share() noexcept;
+  // poll() runs the event loop without blocking and fires due timers.
+  void poll() noexcept;
+  void park(std::chrono::steady_clock::time_point const& tp) noexcept;
+  bool has_outside_work() const noexcept;
+
+  runtime_core& core_;
+  const std::uint32_t index_;
+  boost::fibers::scheduler* sched_ = nullptr;
+
+  // Owner-thread state.
+  ready_queue local_;          // FIFO: migratable (detached) and pinned (attached)
+  std::size_t local_size_ = 0;
+  context* runnext_ = nullptr;  // LIFO slot: the fiber woken/spawned last
+  std::uint32_t runnext_streak_ = 0;
+  context* dispatcher_ = nullptr;  // Boost's dispatcher context, when ready
+  context* yielding_ = nullptr;
+  std::uint32_t ticks_ = 0;
+  std::uint32_t last_dispatch_ = 0;
+  stack_cache stacks_;
+  timer_shard timers_;
+
+  // Cross-thread state.
+  std::atomic<bool> notified_{false};  // Boost queued a remote-ready context
+  std::atomic<bool> sleeping_{false};  // parked in the event loop
+
+  event_base* base_ = nullptr;
+  event* wake_ev_ = nullptr;
+  event* park_timer_ = nullptr;
+  int wake_fd_ = -1;
+};
+
+// runtime_core is everything a runtime shares between its threads.
+class runtime_core : public std::enable_shared_from_this<runtime_core> {
+ public:
+  explicit runtime_core(const builder& b, bool current_thread, std::size_t workers,
+                        std::string thread_name, std::size_t stack_size, bool guard,
+                        std::size_t max_blocking, std::chrono::milliseconds keep_alive,
+                        std::uint32_t event_interval, bool paused);
+  ~runtime_core();
+
+  // start() launches the worker threads (multi-thread flavour).
+  void start();
+
+  // submit() — see detail/core.hpp.
+  void submit_fiber(task_base* t, bool pinned);
+  void submit_blocking(task_base* t);
+
+  // push_shared() puts a detached context in the shared queue and wakes an
+  // idle worker. pop_shared() takes one (nullptr if empty).
+  void push_shared(context* ctx) noexcept;
+  context* pop_shared() noexcept;
+  bool shared_empty() const noexcept { return shared_size_.load(std::memory_order_seq_cst) == 0; }
+  // wake_idle() wakes one parked worker unless one is already searching.
+  void wake_idle() noexcept;
+
+  // Registry of live tasks (for shutdown and dumps).
+  void register_task(task_base* t) noexcept;
+  void unregister_task(task_base* t) noexcept;
+
+  // shutdown() cancels all tasks and waits for them; returns false if
+  // `limit` passed first. Idempotent.
+  bool shutdown(std::chrono::nanoseconds limit);
+
+  // block_on_current_thread() runs the scheduler on the caller until `t` ends.
+  void block_on_current_thread(task_base* t);
+
+  // Paused-clock auto-advance: called by a worker about to park; returns
+  // true if time moved (timers fired).
+  bool try_auto_advance() noexcept;
+  // fire_all_timers() fires due timers of every shard.
+  void fire_all_timers() noexcept;
+
+  runtime_metrics metrics() const;
+
+  runtime_clock clock;
+  stack_pool stacks;
+  blocking_pool blocking;
+  std::vector<std::unique_ptr<worker>> workers;
+  const bool current_thread;
+  const std::string thread_name;
+  const std::uint32_t event_interval;
+
+  std::atomic<std::uint32_t> searching{0};  // workers spinning or parked
+  std::atomic<std::uint32_t> parked{0};     // workers parked in their loop
+  std::atomic<bool> stopping{false};        // workers must exit
+  std::atomic<bool> shutting_down{false};   // new tasks start cancelled
+  std::atomic<std::uint64_t> alive{0};
+  std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> io_polls{0};
+  std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::uint64_t> next_id{1};
+  std::thread::id bound_thread{};  // current-thread flavour: the block_on thread
+
+ private:
+  // Shared (injection) queue of detached contexts.
+  mutable spin_lock shared_lock_;
+  ready_queue shared_;
+  std::atomic<std::size_t> shared_size_{0};
+
+  static constexpr std::uint32_t kRegShards = 16;
+  struct reg_shard {
+    spin_lock lock;
+    task_base* head = nullptr;
+  };
+  reg_shard reg_[kRegShards];
+
+  // Shutdown: waiters for `alive` reaching zero.
+  spin_lock idle_lock_;
+  wait_list idle_waiters_;
+  // Worker main contexts wait here until `stopping`.
+  spin_lock stop_lock_;
+  wait_list stop_waiters_;
+  friend class worker;
+  friend void note_task_finished(runtime_core&) noexcept;
+  bool threads_started_ = false;
+  bool detached_ = false;
+};
+
+// note_task_finished() decrements `alive` and wakes shutdown waiters.
+void note_task_finished(runtime_core& core) noexcept;
+
+// schedule_context() makes a parked fiber runnable from any thread.
+void schedule_context(context* ctx) noexcept;
+
+}  // namespace weft::detail

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// task_base: running a task, its completion, abort and join.
+#include <string>
+
+#include "runtime_core.hpp"
+#include "weft/fibers/cancelled.hpp"
+#include "weft/fibers/join_handle.hpp"
+
+namespace weft {
+
+namespace {
+std::string describe(join_error::kind k, std::uint64_t id, const std::string& name) {
+  std::string s = "weft: task ";
+  s += std::to_string(id);
+  if (!name.empty()) {
+    s += " '";
+    s += name;
+    s += "'";
+  }
+  s += k == join_error::kind::cancelled ? " was cancelled" : " panicked (threw an exception)";
+  return s;
+}
+}  // namespace
+
+join_error::join_error(kind k, std::uint64_t id, const std::string& name)
+    : std::runtime_error(describe(k, id, name)), kind_(k), id_(id) {}
+
+namespace detail {
+
+void task_base::execute() noexcept {
+  started_.store(true, std::memory_order_release);
+  if (cancel_requested()) {
+    cancel_delivered_.store(true, std::memory_order_release);
+    drop_fn();
+    complete(outcome::cancelled, nullptr);
+    return;
+  }
+  try {
+    run();
+    complete(outcome::value, nullptr);
+  } catch (const cancelled&) {
+    complete(outcome::cancelled, nullptr);
+  } catch (...) {
+    complete(outcome::exception, std::current_exception());
+  }
+}
+
+void task_base::finish_cancelled() noexcept {
+  cancel_requested_.store(true, std::memory_order_release);
+  cancel_delivered_.store(true, std::memory_order_release);
+  drop_fn();
+  complete(outcome::cancelled, nullptr);
+}
+
+void task_base::complete(outcome o, std::exception_ptr e) noexcept {
+  outcome_ = o;
+  exception_ = std::move(e);
+  completion_listener* l;
+  {
+    spin_guard lk(lock_);
+    done_.store(true, std::memory_order_release);
+    joiners_.wake_all();
+    l = std::exchange(listener_, nullptr);
+  }
+  if (l) {
+    l->on_complete(this);
+    l->release();
+  }
+  if (core_) {
+    runtime_core& core = *core_;
+    core.unregister_task(this);
+    note_task_finished(core);
+  }
+}
+
+void task_base::abort() noexcept {
+  cancel_requested_.store(true, std::memory_order_seq_cst);
+  wake_token t;
+  {
+    spin_guard lk(lock_);
+    if (current_waiter_) t = current_waiter_->claim(wake_reason::cancelled);
+  }
+  t.resume();
+}
+
+void task_base::set_listener(completion_listener* l) noexcept {
+  l->add_ref();
+  spin_guard lk(lock_);
+  listener_ = l;
+}
+
+void task_base::join_wait() {
+  spin_guard lk(lock_);
+  while (!done_.load(std::memory_order_acquire)) {
+    waiter w;
+    wait_list::node n(w);
+    joiners_.push_back(n);
+    try {
+      w.park(&lk);
+    } catch (...) {
+      spin_guard g(lock_);
+      joiners_.remove(n);
+      throw;
+    }
+    lk.lock();
+    joiners_.remove(n);
+  }
+}
+
+void task_base::rethrow_outcome() const {
+  switch (outcome_) {
+    case outcome::value:
+      return;
+    case outcome::cancelled:
+      throw join_error(join_error::kind::cancelled, id_, name_);
+    case outcome::exception:
+      try {
+        std::rethrow_exception(exception_);
+      } catch (...) {
+        throw join_error(join_error::kind::panicked, id_, name_);
+      }
+    case outcome::pending:
+      break;
+  }
+  throw std::logic_error("weft: task outcome read before completion");
+}
+
+void rethrow_original(const task_base& t) {
+  if (t.result_kind() == outcome::exception) {
+    try {
+      t.rethrow_outcome();
+    } catch (const join_error& e) {
+      e.rethrow_nested();
+    }
+  }
+  t.rethrow_outcome();
+}
+
+}  // namespace detail
+}  // namespace weft

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// Per-thread state of weft. Read it only through the out-of-line accessors
+// below and never keep a reference across a suspension point: a fiber may
+// resume on another thread (DESIGN.md section 11).
+#pragma once
+
+#include "weft/fibers/detail/task.hpp"
+
+namespace weft::detail {
+
+class worker;
+
+// thread_state must stay trivially destructible: Boost's own thread_local
+// scheduler may call into weft while thread_local objects are torn down.
+struct thread_state {
+  worker* w = nullptr;             // the weft worker this thread runs (or null)
+  cancel_context plain_ctx{};      // cancel scopes of a plain thread / main context
+};
+
+// tls() returns the calling thread's state. Out of line on purpose.
+thread_state& tls() noexcept;
+
+// current_worker() is tls().w.
+worker* current_worker() noexcept;
+
+}  // namespace weft::detail

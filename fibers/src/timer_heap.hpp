@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// timer_shard: a locked binary min-heap of waiters with deadlines. Each
+// worker owns one shard (it inserts there and fires it); any thread may
+// remove an entry or fire a shard (auto-advance).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "weft/fibers/detail/waiter.hpp"
+
+namespace weft::detail {
+
+class timer_shard {
+ public:
+  // insert() arms w.timer for `deadline`.
+  void insert(waiter& w, std::int64_t deadline);
+  // remove() disarms w.timer if it is still armed in this shard.
+  void remove(waiter& w) noexcept;
+  // fire_due() wakes (reason timeout) every waiter whose deadline <= now.
+  // Returns how many were woken.
+  std::size_t fire_due(std::int64_t now) noexcept;
+  // next_deadline() is the earliest armed deadline (no_deadline if none).
+  std::int64_t next_deadline() const noexcept { return next_.load(std::memory_order_acquire); }
+  std::size_t size() const noexcept;
+
+ private:
+  void sift_up(std::uint32_t i) noexcept;
+  void sift_down(std::uint32_t i) noexcept;
+  void erase_at(std::uint32_t i) noexcept;
+  void publish_next() noexcept {
+    next_.store(heap_.empty() ? no_deadline : heap_.front()->timer.deadline,
+                std::memory_order_release);
+  }
+
+  mutable spin_lock lock_;
+  std::vector<waiter*> heap_;
+  std::atomic<std::int64_t> next_{no_deadline};
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+// waiter: parking and waking one fiber or plain thread (waiter.hpp has the
+// protocol). A fiber parks with Boost's suspend(lock): the waiter's own lock
+// is released only after the switch, so a claimer can never schedule a
+// fiber that is still running.
+#include "weft/fibers/detail/waiter.hpp"
+
+#include <time.h>
+
+#include <boost/fiber/context.hpp>
+
+#include "futex.hpp"
+#include "runtime_core.hpp"
+#include "thread_state.hpp"
+#include "weft/fibers/cancelled.hpp"
+
+namespace weft::detail {
+
+namespace {
+constexpr std::uint32_t kWaiting = static_cast<std::uint32_t>(wake_reason::waiting);
+
+timespec to_timespec(std::int64_t ns) noexcept {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000LL);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000LL);
+  return ts;
+}
+
+// cancel_bookkeeping registers the waiter with the current task so that
+// abort() can claim it, and unregisters it on every exit path.
+class cancel_registration {
+ public:
+  cancel_registration(task_base* t, waiter* w) noexcept : t_(t) {
+    if (!t_) return;
+    spin_guard lk(t_->lock_);
+    t_->current_waiter_ = w;
+  }
+  ~cancel_registration() {
+    if (!t_) return;
+    spin_guard lk(t_->lock_);
+    t_->current_waiter_ = nullptr;
+  }
+
+ private:
+  task_base* t_;
+};
+
+// pending_cancel() delivers a cancellation that is due before parking:
+// an abort not yet delivered, or an expired scope.
+[[noreturn]] void throw_scope(cancel_scope* s) {
+  s->fired = true;
+  throw cancelled(s);
+}
+
+cancel_scope* expired_scope(cancel_context& cc, std::int64_t now) noexcept {
+  cancel_scope* best = nullptr;
+  for (cancel_scope* s = cc.scopes; s; s = s->parent) {
+    if (!s->fired && s->deadline_ns <= now && (!best || s->deadline_ns <= best->deadline_ns)) {
+      best = s;
+    }
+  }
+  return best;
+}
+
+std::int64_t clock_now(worker* w) noexcept { return w ? w->core().clock.now() : steady_ns(); }
+}  // namespace
+
+void wake_token::resume() noexcept {
+  if (ctx_) {
+    schedule_context(std::exchange(ctx_, nullptr));
+  } else if (futex_) {
+    futex_wake(std::exchange(futex_, nullptr), 1);
+  }
+}
+
+waiter::waiter() noexcept : ctx_(current_worker() ? boost::fibers::context::active() : nullptr) {}
+
+wake_token waiter::claim(wake_reason why) noexcept {
+  wake_token t;
+  spin_guard lk(splk_);
+  if (state_.load(std::memory_order_relaxed) != kWaiting) return t;
+  state_.store(static_cast<std::uint32_t>(why), std::memory_order_release);
+  t.won_ = true;
+  if (ctx_) {
+    if (parked_) {
+      parked_ = false;
+      t.ctx_ = ctx_;
+    }
+  } else {
+    t.futex_ = &state_;
+  }
+  return t;
+}
+
+wake_reason waiter::park(spin_guard* outer, std::int64_t deadline_ns, bool cancellable) {
+  worker* w = current_worker();
+  cancel_context& cc = current_cancel_context();
+  task_base* task = (cancellable && ctx_) ? task_of(ctx_) : nullptr;
+  // Deliver what is already due, before publishing anything.
+  if (cancellable) {
+    if (task && task->take_cancel()) {
+      if (outer) outer->unlock();
+      throw cancelled();
+    }
+    if (cc.scopes) {
+      if (cancel_scope* s = expired_scope(cc, clock_now(ctx_ ? w : nullptr))) {
+        if (outer) outer->unlock();
+        throw_scope(s);
+      }
+    }
+  }
+  const std::int64_t scope_deadline = cancellable ? cc.earliest_deadline() : no_deadline;
+  const std::int64_t effective = std::min(deadline_ns, scope_deadline);
+
+  wake_reason r;
+  {
+    // Register for abort only while the cancellation is still deliverable.
+    cancel_registration reg(task && !task->cancel_delivered() ? task : nullptr, this);
+    if (task && task->cancel_requested() && !task->cancel_delivered()) {
+      // abort() raced with us before registration: claim ourselves.
+      wake_token self = claim(wake_reason::cancelled);
+      (void)self;
+    }
+    r = ctx_ ? park_fiber(outer, effective) : park_thread(outer, effective);
+  }
+  if (r == wake_reason::cancelled) {
+    if (task && task->take_cancel()) throw cancelled();
+    // Delivered before: treat like a spurious timeout-free wake.
+    r = wake_reason::notified;
+  }
+  if (r == wake_reason::timeout && effective == scope_deadline && scope_deadline < deadline_ns) {
+    if (cancel_scope* s = expired_scope(cc, clock_now(ctx_ ? w : nullptr))) throw_scope(s);
+  }
+  return r;
+}
+
+wake_reason waiter::park_fiber(spin_guard* outer, std::int64_t deadline_ns) {
+  worker* w = current_worker();
+  timer_shard* shard = nullptr;
+  if (deadline_ns != no_deadline) {
+    shard = &w->timers();
+    shard->insert(*this, deadline_ns);
+  }
+  {
+    spin_guard lk(splk_);
+    if (outer) outer->unlock();
+    if (state_.load(std::memory_order_relaxed) == kWaiting) {
+      parked_ = true;
+      ctx_->suspend(lk);  // lk is released after the switch
+    }
+  }
+  if (shard) {
+    // The fiber may have migrated: remove through the entry's own shard.
+    if (timer_shard* s = timer.shard) s->remove(*this);
+  }
+  return static_cast<wake_reason>(state_.load(std::memory_order_acquire));
+}
+
+wake_reason waiter::park_thread(spin_guard* outer, std::int64_t deadline_ns) {
+  if (outer) outer->unlock();
+  timespec abs;
+  if (deadline_ns != no_deadline) abs = to_timespec(deadline_ns);
+  for (;;) {
+    const std::uint32_t s = state_.load(std::memory_order_acquire);
+    if (s != kWaiting) return static_cast<wake_reason>(s);
+    if (deadline_ns != no_deadline && steady_ns() >= deadline_ns) {
+      wake_token t = claim(wake_reason::timeout);
+      t.resume();  // a no-op for ourselves, but keeps the token contract
+      continue;
+    }
+    futex_wait(&state_, kWaiting, deadline_ns == no_deadline ? nullptr : &abs);
+  }
+}
+
+}  // namespace weft::detail

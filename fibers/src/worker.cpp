@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+// worker: the work-sharing Boost.Fiber algorithm and the libevent loop a
+// worker parks in. See docs/scheduler.md for the design and measurements.
+//
+// Queues (owner thread only unless noted):
+//   runnext_    LIFO slot: the fiber spawned or woken last runs next (Go's
+//               runnext); at most kRunnextStreak times in a row, so two fibers
+//               handing off to each other cannot starve the FIFO.
+//   local_      FIFO of ready contexts: detached (migratable) ones and
+//               attached (pinned: user-pinned fibers and the main context).
+//   dispatcher_ Boost's dispatcher context. It releases terminated fibers and
+//               moves remote-ready fibers in; we run it when Boost notified
+//               us, every kDispatchEvery picks, and when nothing else is ready.
+//   shared      runtime_core's injection queue (locked): work this worker
+//               shares with idle workers, and spawns from outside threads.
+// Invariant: every context in local_/runnext_/shared that is not pinned is
+// detached (no scheduler), so whichever worker picks it may attach it.
+//
+// Sharing: when some worker is idle (searching) and local_ has a detached
+// context at its head, that context moves to the shared queue and one idle
+// worker is woken. Idle workers take from the shared queue.
+//
+// Parking (suspend_until): poll the loop once without blocking, spin a
+// little watching the shared queue, then publish `sleeping_` (seq_cst),
+// re-check, and block in event_base_loop(EVLOOP_ONCE) with a timer at the
+// next deadline. Wakers set their condition first, then test `sleeping_`
+// (seq_cst) and write the eventfd: no wake-up is lost.
+#include <event2/event.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/detail/cpu_relax.hpp>
+#include <boost/fiber/operations.hpp>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "runtime_core.hpp"
+#include "stack_overflow.hpp"
+#include "thread_state.hpp"
+
+namespace weft::detail {
+
+namespace {
+constexpr std::uint32_t kRunnextStreak = 8;
+constexpr std::uint32_t kDispatchEvery = 32;
+constexpr std::uint32_t kSharedEvery = 61;
+constexpr int kSpinRounds = 200;
+
+// algorithm adapts a worker to Boost.Fiber's algorithm interface.
+class algorithm final : public boost::fibers::algo::algorithm {
+ public:
+  algorithm(worker& w, std::shared_ptr<runtime_core> keep) noexcept : w_(w), keep_(std::move(keep)) {}
+  void awakened(context* ctx) noexcept override { w_.awakened(ctx); }
+  context* pick_next() noexcept override { return w_.pick_next(); }
+  bool has_ready_fibers() const noexcept override { return w_.has_ready_fibers(); }
+  void suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept override {
+    w_.suspend_until(tp);
+  }
+  void notify() noexcept override { w_.notify(); }
+
+ private:
+  worker& w_;
+  std::shared_ptr<runtime_core> keep_;  // current-thread flavour keeps the core alive
+};
+
+void on_wake(evutil_socket_t fd, short, void*) {
+  std::uint64_t v;
+  while (::read(fd, &v, sizeof v) == sizeof v) {
+  }
+}
+
+void on_park_timer(evutil_socket_t, short, void*) {}
+
+bool is_pinned(const context* ctx) noexcept {
+  if (ctx->is_context(boost::fibers::type::pinned_context)) return true;
+  const task_base* t = task_of(ctx);
+  return t && t->pinned_;
+}
+}  // namespace
+
+worker::worker(runtime_core& core, std::uint32_t index) : core_(core), index_(index) {
+  event_config* cfg = event_config_new();
+  if (!cfg) throw std::system_error(ENOMEM, std::generic_category(), "weft: event_config_new");
+  base_ = event_base_new_with_config(cfg);
+  event_config_free(cfg);
+  if (!base_) throw std::system_error(errno ? errno : EMFILE, std::generic_category(), "weft: event_base_new");
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    int e = errno;
+    event_base_free(base_);
+    throw std::system_error(e, std::generic_category(), "weft: eventfd");
+  }
+  wake_ev_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, on_wake, nullptr);
+  park_timer_ = evtimer_new(base_, on_park_timer, nullptr);
+  if (!wake_ev_ || !park_timer_ || event_add(wake_ev_, nullptr) != 0) {
+    if (wake_ev_) event_free(wake_ev_);
+    if (park_timer_) event_free(park_timer_);
+    ::close(wake_fd_);
+    event_base_free(base_);
+    throw std::system_error(ENOMEM, std::generic_category(), "weft: event_new");
+  }
+}
+
+worker::~worker() {
+  core_.stacks.drain(stacks_);
+  event_free(park_timer_);
+  event_free(wake_ev_);
+  ::close(wake_fd_);
+  event_base_free(base_);
+}
+
+void worker::install(std::shared_ptr<runtime_core> keep) {
+  boost::fibers::context::active()->get_scheduler()->set_algo(
+      boost::fibers::algo::algorithm::ptr_t(new algorithm(*this, std::move(keep))));
+  sched_ = boost::fibers::context::active()->get_scheduler();
+}
+
+context* worker::attach(context* ctx) noexcept {
+  if (ctx->get_scheduler() == nullptr) sched_->attach_worker_context(ctx);
+  return ctx;
+}
+
+void worker::push_local(context* ctx) noexcept {
+  ctx->ready_link(local_);
+  ++local_size_;
+}
+
+void worker::awakened(context* ctx) noexcept {
+  if (ctx->is_context(boost::fibers::type::dispatcher_context)) {
+    dispatcher_ = ctx;
+    return;
+  }
+  if (is_pinned(ctx)) {
+    attach(ctx);
+    push_local(ctx);
+    return;
+  }
+  if (ctx->get_scheduler() != nullptr) ctx->detach();
+  if (ctx == yielding_) {
+    yielding_ = nullptr;
+    push_local(ctx);
+  } else {
+    if (runnext_) push_local(runnext_);
+    runnext_ = ctx;
+  }
+  maybe_share();
+}
+
+void worker::push_new(context* ctx, bool pinned) noexcept {
+  if (pinned) {
+    attach(ctx);
+    push_local(ctx);
+    return;
+  }
+  if (runnext_) push_local(runnext_);
+  runnext_ = ctx;
+  maybe_share();
+}
+
+void worker::maybe_share() noexcept {
+  if (core_.searching.load(std::memory_order_relaxed) == 0 || local_.empty()) return;
+  context* head = &local_.front();
+  if (head->get_scheduler() != nullptr) return;  // pinned: stays here
+  local_.pop_front();
+  --local_size_;
+  core_.push_shared(head);
+}
+
+bool worker::has_outside_work() const noexcept {
+  return !core_.shared_empty() || notified_.load(std::memory_order_seq_cst);
+}
+
+context* worker::pick_next() noexcept {
+  ++ticks_;
+  if (ticks_ % core_.event_interval == 0) poll();
+  if (dispatcher_ && (notified_.load(std::memory_order_relaxed) ||
+                      ticks_ - last_dispatch_ >= kDispatchEvery)) {
+    notified_.store(false, std::memory_order_relaxed);
+    last_dispatch_ = ticks_;
+    return std::exchange(dispatcher_, nullptr);
+  }
+  if (ticks_ % kSharedEvery == 0 && !core_.shared_empty()) {
+    if (context* c = core_.pop_shared()) return attach(c);
+  }
+  if (runnext_ && runnext_streak_ < kRunnextStreak) {
+    ++runnext_streak_;
+    return attach(std::exchange(runnext_, nullptr));
+  }
+  runnext_streak_ = 0;
+  if (!local_.empty()) {
+    context* c = &local_.front();
+    local_.pop_front();
+    --local_size_;
+    return attach(c);
+  }
+  if (runnext_) return attach(std::exchange(runnext_, nullptr));
+  if (!core_.shared_empty()) {
+    if (context* c = core_.pop_shared()) return attach(c);
+  }
+  if (dispatcher_) {
+    last_dispatch_ = ticks_;
+    return std::exchange(dispatcher_, nullptr);
+  }
+  return nullptr;
+}
+
+bool worker::has_ready_fibers() const noexcept {
+  return runnext_ != nullptr || !local_.empty() || dispatcher_ != nullptr;
+}
+
+void worker::poll() noexcept {
+  core_.io_polls.fetch_add(1, std::memory_order_relaxed);
+  event_base_loop(base_, EVLOOP_NONBLOCK);
+  timers_.fire_due(core_.clock.now());
+}
+
+void worker::notify() noexcept {
+  notified_.store(true, std::memory_order_seq_cst);
+  wake_if_parked();
+}
+
+bool worker::wake_if_parked() noexcept {
+  if (!sleeping_.load(std::memory_order_seq_cst)) return false;
+  if (!sleeping_.exchange(false, std::memory_order_acq_rel)) return false;
+  core_.parked.fetch_sub(1, std::memory_order_acq_rel);
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  return true;
+}
+
+void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept {
+  if (core_.stopping.load(std::memory_order_acquire)) {
+    // Shutting down: Boost's dispatcher loops until its worker queue is
+    // empty; let it, without parking.
+    if (!has_ready_fibers()) std::this_thread::yield();
+    return;
+  }
+  // Work that arrived through the loop or a timer comes first.
+  poll();
+  if (has_ready_fibers() || has_outside_work()) return;
+  core_.searching.fetch_add(1, std::memory_order_seq_cst);
+  for (int i = 0; i < kSpinRounds; ++i) {
+    if (has_outside_work()) {
+      core_.searching.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    cpu_relax();
+  }
+  park(tp);
+  core_.searching.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
+  sleeping_.store(true, std::memory_order_seq_cst);
+  core_.parked.fetch_add(1, std::memory_order_seq_cst);
+  auto unpark = [&] {
+    if (sleeping_.exchange(false, std::memory_order_acq_rel)) {
+      core_.parked.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  };
+  if (has_outside_work() || core_.stopping.load(std::memory_order_acquire)) {
+    unpark();
+    return;
+  }
+  if (core_.clock.paused() && core_.try_auto_advance()) {
+    unpark();
+    return;
+  }
+  // Deadline: our timer shard's next, and Boost's own sleep queue (tp).
+  bool timed = false;
+  timeval tv{};
+  if (!core_.clock.paused()) {
+    std::int64_t next = timers_.next_deadline();
+    std::int64_t wait_ns = -1;
+    if (next != no_deadline) wait_ns = std::max<std::int64_t>(0, next - core_.clock.now());
+    if (tp != std::chrono::steady_clock::time_point::max()) {
+      auto d = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   tp - std::chrono::steady_clock::now())
+                   .count();
+      d = std::max<std::int64_t>(0, d);
+      wait_ns = wait_ns < 0 ? d : std::min(wait_ns, d);
+    }
+    if (wait_ns >= 0) {
+      timed = true;
+      // Round up to the microsecond so we never wake just before a deadline.
+      std::int64_t us = (wait_ns + 999) / 1000;
+      tv.tv_sec = static_cast<time_t>(us / 1000000);
+      tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+      evtimer_add(park_timer_, &tv);
+    }
+  }
+  core_.parks.fetch_add(1, std::memory_order_relaxed);
+  event_base_loop(base_, EVLOOP_ONCE);
+  if (timed) evtimer_del(park_timer_);
+  unpark();
+  timers_.fire_due(core_.clock.now());
+}
+
+void worker::run_thread() {
+  alt_signal_stack alt;
+  tls().w = this;
+  {
+    std::string n = core_.thread_name.substr(0, 12) + "-" + std::to_string(index_);
+    ::pthread_setname_np(::pthread_self(), n.substr(0, 15).c_str());
+  }
+  install(nullptr);
+  // The main context sleeps until the runtime stops; the dispatcher runs
+  // the fibers meanwhile.
+  {
+    spin_guard lk(core_.stop_lock_);
+    while (!core_.stopping.load(std::memory_order_acquire)) {
+      waiter w;
+      wait_list::node n(w);
+      core_.stop_waiters_.push_back(n);
+      w.park(&lk, no_deadline, false);
+      lk.lock();
+      core_.stop_waiters_.remove(n);
+    }
+  }
+  // Thread exit destroys Boost's scheduler, which runs the dispatcher until
+  // no fiber is attached here. tls().w stays set for that.
+}
+
+}  // namespace weft::detail
