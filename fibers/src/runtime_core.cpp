@@ -246,27 +246,34 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
   }
   bool clean = true;
   if (current_thread) {
-    if (alive.load() != 0) {
-      if (bound_thread == std::this_thread::get_id()) {
-        worker* w = workers[0].get();
-        tls().w = w;
+    if (bound_thread == std::thread::id{} && alive.load() != 0 && current_worker() == nullptr) {
+      bound_thread = std::this_thread::get_id();  // never ran: drain here
+    }
+    if (bound_thread == std::this_thread::get_id() && current_worker() == nullptr) {
+      if (!workers[0]->sched()) workers[0]->install(nullptr);
+      // Run the scheduler here until every fiber has unwound, then once
+      // more so the dispatcher releases the terminated contexts (their
+      // stacks go back to this core before it is destroyed).
+      worker* w = workers[0].get();
+      tls().w = w;
+      {
         spin_guard lk(idle_lock_);
         while (alive.load(std::memory_order_acquire) != 0) {
           waiter wt;
           wait_list::node n(wt);
           idle_waiters_.push_back(n);
-          const wake_reason r = wt.park(&lk, no_deadline, false);
-          (void)r;
+          (void)wt.park(&lk, no_deadline, false);
           lk.lock();
           idle_waiters_.remove(n);
         }
-        lk.unlock();
-        tls().w = nullptr;
-      } else {
-        std::fputs("weft: a current-thread runtime with live fibers was destroyed on another "
-                   "thread than its block_on thread; those fibers are leaked\n", stderr);
-        clean = false;
       }
+      w->mark_yield(context::active());
+      boost::this_fiber::yield();
+      tls().w = nullptr;
+    } else if (alive.load() != 0) {
+      std::fputs("weft: a current-thread runtime with live fibers was destroyed on another "
+                 "thread than its block_on thread; those fibers are leaked\n", stderr);
+      clean = false;
     }
   } else {
     spin_guard lk(idle_lock_);
