@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: MIT
 // Shared test fixture: build a runtime of each flavour/worker count (Tokio's
 // rt_common, marl's TEST_P), and check that nothing is left behind: no live
-// fibers when the test body ends and no file descriptor leaked.
+// fibers when the test body ends and no file descriptor leaked. Also the
+// small synchronisation helpers tests use instead of sleeping.
 #pragma once
 
 #include <dirent.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstddef>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "weft/fibers.hpp"
 
@@ -49,6 +55,75 @@ class leak_check {
  private:
   std::size_t fds_;
 };
+
+// spin_until() polls `pred` until it holds, yielding between polls: the
+// fiber yields to other fibers (weft::this_fiber::yield), a plain thread to
+// other threads. It gives up after `limit` of real time and returns false,
+// so a broken runtime fails the test instead of hanging it. Never a
+// substitute for sleeping: it waits for a condition, not for time.
+template <class Pred>
+bool spin_until(Pred&& pred, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > give_up) return false;
+    weft::this_fiber::yield();
+  }
+  return true;
+}
+
+// on_destroy adds one to a counter when it is destroyed: put one on a
+// fiber's stack to observe that the stack unwound.
+class on_destroy {
+ public:
+  explicit on_destroy(std::atomic<int>& counter) noexcept : counter_(counter) {}
+  on_destroy(const on_destroy&) = delete;
+  on_destroy& operator=(const on_destroy&) = delete;
+  ~on_destroy() { counter_.fetch_add(1, std::memory_order_acq_rel); }
+
+ private:
+  std::atomic<int>& counter_;
+};
+
+// pipe_fds owns both ends of a pipe(2) and closes them.
+class pipe_fds {
+ public:
+  pipe_fds() {
+    if (::pipe(fds_) != 0) fds_[0] = fds_[1] = -1;
+  }
+  pipe_fds(const pipe_fds&) = delete;
+  pipe_fds& operator=(const pipe_fds&) = delete;
+  ~pipe_fds() {
+    close_read();
+    close_write();
+  }
+  bool ok() const noexcept { return fds_[0] >= 0 && fds_[1] >= 0; }
+  int read_end() const noexcept { return fds_[0]; }
+  int write_end() const noexcept { return fds_[1]; }
+  void close_read() noexcept {
+    if (fds_[0] >= 0) ::close(std::exchange(fds_[0], -1));
+  }
+  void close_write() noexcept {
+    if (fds_[1] >= 0) ::close(std::exchange(fds_[1], -1));
+  }
+
+ private:
+  int fds_[2];
+};
+
+// outcome_of() runs `f` and says how it ended, for checks made after a
+// fiber finished: "value", "cancelled" (join_error::is_cancelled), "panic"
+// (join_error::is_panic) or "other".
+template <class F>
+std::string outcome_of(F&& f) {
+  try {
+    std::forward<F>(f)();
+    return "value";
+  } catch (const weft::join_error& e) {
+    return e.is_cancelled() ? "cancelled" : e.is_panic() ? "panic" : "join_error?";
+  } catch (...) {
+    return "other";
+  }
+}
 
 }  // namespace weft_test
 
