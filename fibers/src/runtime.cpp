@@ -117,6 +117,13 @@ void handle::advance_clock(std::chrono::nanoseconds d) const {
 
 namespace detail {
 
+runtime_core& require_current_core() {
+  if (runtime_core* c = current_core()) return *c;
+  throw no_runtime_error(
+      "weft: no runtime here; call this from a fiber of a runtime (inside block_on or spawn), "
+      "or use a weft::handle");
+}
+
 void block_on_check(runtime_core& core) {
   if (current_worker()) {
     throw std::logic_error(

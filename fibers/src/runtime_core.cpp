@@ -69,6 +69,12 @@ void schedule_context(context* ctx) noexcept {
   }
 }
 
+void promote_for_join(task_base* t) noexcept {
+  worker* w = current_worker();
+  if (!w || t->queued_on_.load(std::memory_order_relaxed) != w) return;
+  w->promote(static_cast<context*>(t->ctx_));
+}
+
 namespace {
 void use_pthreads_once() {
   static std::once_flag once;
@@ -114,6 +120,8 @@ runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string n
   use_pthreads_once();
   install_overflow_handler();
   if (paused) clock.pause();
+  reg_count_ = n + 1;
+  reg_ = std::make_unique<reg_shard[]>(reg_count_);
   workers.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<worker>(*this, static_cast<std::uint32_t>(i)));
@@ -163,8 +171,13 @@ void runtime_core::submit_fiber(task_base* t, bool pinned) {
     auto ctx = boost::fibers::make_worker_context_with_properties(
         boost::fibers::launch::post, props, alloc, [t]() noexcept { fiber_main(t); });
     raw = ctx.get();
-  }  // drop our reference; Boost's own is released when the fiber ends
-  spawned.fetch_add(1, std::memory_order_relaxed);
+  }
+  t->ctx_ = raw;  // drop our reference; Boost's own is released when the fiber ends
+  if (local) {
+    w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  } else {
+    spawned_outside.fetch_add(1, std::memory_order_relaxed);
+  }
   if (local) {
     w->push_new(raw, pinned);
   } else {
@@ -204,15 +217,17 @@ void runtime_core::wake_idle() noexcept {
 
 void runtime_core::register_task(task_base* t) noexcept {
   t->core_ = this;
-  t->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
-  t->reg_shard_ = static_cast<std::uint32_t>(t->id_ % kRegShards);
-  alive.fetch_add(1, std::memory_order_acq_rel);
+  worker* w = current_worker();
+  const bool local = w && &w->core() == this;
+  t->id_ = local ? w->next_id() : next_id.fetch_add(1, std::memory_order_relaxed);
+  t->reg_shard_ = local ? w->index() : static_cast<std::uint32_t>(reg_count_ - 1);
   reg_shard& sh = reg_[t->reg_shard_];
   spin_guard lk(sh.lock);
   t->reg_prev_ = nullptr;
   t->reg_next_ = sh.head;
   if (sh.head) sh.head->reg_prev_ = t;
   sh.head = t;
+  ++sh.count;
 }
 
 void runtime_core::unregister_task(task_base* t) noexcept {
@@ -221,10 +236,21 @@ void runtime_core::unregister_task(task_base* t) noexcept {
   (t->reg_prev_ ? t->reg_prev_->reg_next_ : sh.head) = t->reg_next_;
   if (t->reg_next_) t->reg_next_->reg_prev_ = t->reg_prev_;
   t->reg_prev_ = t->reg_next_ = nullptr;
+  --sh.count;
+}
+
+std::uint64_t runtime_core::alive() const noexcept {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < reg_count_; ++i) {
+    spin_guard lk(reg_[i].lock);
+    n += reg_[i].count;
+  }
+  return n > 0 ? static_cast<std::uint64_t>(n) : 0;
 }
 
 void note_task_finished(runtime_core& core) noexcept {
-  if (core.alive.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  if (!core.shutting_down.load(std::memory_order_seq_cst)) return;
+  if (core.alive() == 0) {
     spin_guard lk(core.idle_lock_);
     core.idle_waiters_.wake_all();
   }
@@ -239,14 +265,14 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
     detached_ = true;
     return false;
   }
-  shutting_down.store(true, std::memory_order_release);
-  for (reg_shard& sh : reg_) {
-    spin_guard lk(sh.lock);
-    for (task_base* t = sh.head; t; t = t->reg_next_) t->abort();
+  shutting_down.store(true, std::memory_order_seq_cst);
+  for (std::size_t i = 0; i < reg_count_; ++i) {
+    spin_guard lk(reg_[i].lock);
+    for (task_base* t = reg_[i].head; t; t = t->reg_next_) t->abort();
   }
   bool clean = true;
   if (current_thread) {
-    if (bound_thread == std::thread::id{} && alive.load() != 0 && current_worker() == nullptr) {
+    if (bound_thread == std::thread::id{} && alive() != 0 && current_worker() == nullptr) {
       bound_thread = std::this_thread::get_id();  // never ran: drain here
     }
     if (bound_thread == std::this_thread::get_id() && current_worker() == nullptr) {
@@ -258,7 +284,7 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
       tls().w = w;
       {
         spin_guard lk(idle_lock_);
-        while (alive.load(std::memory_order_acquire) != 0) {
+        while (alive() != 0) {
           waiter wt;
           wait_list::node n(wt);
           idle_waiters_.push_back(n);
@@ -270,14 +296,14 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
       w->mark_yield(context::active());
       boost::this_fiber::yield();
       tls().w = nullptr;
-    } else if (alive.load() != 0) {
+    } else if (alive() != 0) {
       std::fputs("weft: a current-thread runtime with live fibers was destroyed on another "
                  "thread than its block_on thread; those fibers are leaked\n", stderr);
       clean = false;
     }
   } else {
     spin_guard lk(idle_lock_);
-    while (alive.load(std::memory_order_acquire) != 0) {
+    while (alive() != 0) {
       waiter wt;  // a plain thread: blocks on a futex
       wait_list::node n(wt);
       idle_waiters_.push_back(n);
@@ -286,7 +312,7 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
       const wake_reason r = wt.park(&lk, deadline, false);
       lk.lock();
       idle_waiters_.remove(n);
-      if (r == wake_reason::timeout && alive.load() != 0) {
+      if (r == wake_reason::timeout && alive() != 0) {
         clean = false;
         break;
       }
@@ -335,8 +361,9 @@ bool runtime_core::try_auto_advance() noexcept {
 runtime_metrics runtime_core::metrics() const {
   runtime_metrics m;
   m.workers = workers.size();
-  m.fibers_alive = alive.load(std::memory_order_relaxed);
-  m.fibers_spawned = spawned.load(std::memory_order_relaxed);
+  m.fibers_alive = alive();
+  m.fibers_spawned = spawned_outside.load(std::memory_order_relaxed);
+  for (auto& w : workers) m.fibers_spawned += w->spawned.load(std::memory_order_relaxed);
   m.blocking_threads = blocking.threads();
   m.blocking_idle = blocking.idle();
   m.blocking_queue = blocking.queued();

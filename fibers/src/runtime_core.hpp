@@ -74,6 +74,8 @@ class worker {
   void push_new(context* ctx, bool pinned) noexcept;
   // wake_if_parked() wakes the worker from its event loop if it sleeps.
   bool wake_if_parked() noexcept;
+  // promote() makes `ctx`, queued on this worker, the next to run.
+  void promote(context* ctx) noexcept;
   // mark_yield() tells awakened() that `ctx` yields (goes to the FIFO tail).
   void mark_yield(context* ctx) noexcept { yielding_ = ctx; }
 
@@ -87,12 +89,21 @@ class worker {
   runtime_core& core() const noexcept { return core_; }
   std::uint32_t index() const noexcept { return index_; }
   bool is_parked() const noexcept { return sleeping_.load(std::memory_order_acquire); }
+  // io_waits counts fibers waiting on this worker's event loop for an fd;
+  // a busy worker polls the loop only when it is non-zero.
+  int io_waits = 0;
+  // next_id() hands out task ids in per-worker batches.
+  std::uint64_t next_id() noexcept;
+  std::atomic<std::uint64_t> spawned{0};  // written by the owner thread only
 
   std::thread thread;
 
  private:
   context* attach(context* ctx) noexcept;
   void push_local(context* ctx) noexcept;
+  context* pop_local() noexcept;
+  void set_runnext(context* ctx) noexcept;
+  context* take_runnext() noexcept;
   void maybe_share() noexcept;
   // poll() runs the event loop without blocking and fires due timers.
   void poll() noexcept;
@@ -112,6 +123,9 @@ class worker {
   context* yielding_ = nullptr;
   std::uint32_t ticks_ = 0;
   std::uint32_t last_dispatch_ = 0;
+  std::uint32_t until_poll_ = 0;
+  std::uint64_t id_next_ = 0;
+  std::uint64_t id_limit_ = 0;
   stack_cache stacks_;
   timer_shard timers_;
 
@@ -146,6 +160,7 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   void push_shared(context* ctx) noexcept;
   context* pop_shared() noexcept;
   bool shared_empty() const noexcept { return shared_size_.load(std::memory_order_seq_cst) == 0; }
+  std::size_t shared_depth() const noexcept { return shared_size_.load(std::memory_order_relaxed); }
   // wake_idle() wakes one parked worker unless one is already searching.
   void wake_idle() noexcept;
 
@@ -180,8 +195,7 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   std::atomic<std::uint32_t> parked{0};     // workers parked in their loop
   std::atomic<bool> stopping{false};        // workers must exit
   std::atomic<bool> shutting_down{false};   // new tasks start cancelled
-  std::atomic<std::uint64_t> alive{0};
-  std::atomic<std::uint64_t> spawned{0};
+  std::atomic<std::uint64_t> spawned_outside{0};
   std::atomic<std::uint64_t> io_polls{0};
   std::atomic<std::uint64_t> parks{0};
   std::atomic<std::uint64_t> next_id{1};
@@ -193,12 +207,22 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   ready_queue shared_;
   std::atomic<std::size_t> shared_size_{0};
 
-  static constexpr std::uint32_t kRegShards = 16;
-  struct reg_shard {
+  // Live-task registry, one shard per worker plus one for other threads:
+  // a spawn locks its own shard, uncontended unless a task of that shard
+  // finishes elsewhere at the same moment.
+  struct alignas(64) reg_shard {
     spin_lock lock;
     task_base* head = nullptr;
+    std::int64_t count = 0;
   };
-  reg_shard reg_[kRegShards];
+  std::unique_ptr<reg_shard[]> reg_;
+  std::size_t reg_count_ = 0;
+
+ public:
+  // alive() is the number of registered (spawned, unfinished) fiber tasks.
+  std::uint64_t alive() const noexcept;
+
+ private:
 
   // Shutdown: waiters for `alive` reaching zero.
   spin_lock idle_lock_;
@@ -214,6 +238,11 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
 
 // note_task_finished() decrements `alive` and wakes shutdown waiters.
 void note_task_finished(runtime_core& core) noexcept;
+
+// promote_for_join() runs a not-yet-started task next when the caller is
+// about to wait for it and it sits in the caller's worker queue (join-first:
+// fork/join code then runs depth-first and keeps few fibers alive).
+void promote_for_join(task_base* t) noexcept;
 
 // schedule_context() makes a parked fiber runnable from any thread.
 void schedule_context(context* ctx) noexcept;

@@ -71,15 +71,18 @@ result<void> wait_fd(int fd, short what, time::instant deadline) {
     if (t) t->pinned_ = was_pinned;
     return std::error_code(ENOMEM, std::generic_category());
   }
+  ++w->io_waits;  // the fiber is pinned: this worker stays its worker
   struct cleanup {
     event* ev;
+    weft::detail::worker* w;
     weft::detail::task_base* t;
     bool was;
     ~cleanup() {
       event_free(ev);
+      --w->io_waits;
       if (t) t->pinned_ = was;
     }
-  } c{ev, t, was_pinned};
+  } c{ev, w, t, was_pinned};
   const auto r = wt.park(nullptr, dl);
   if (r == weft::detail::wake_reason::timeout) return make_error_code(errc::timeout);
   return {};

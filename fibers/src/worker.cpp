@@ -47,7 +47,6 @@ namespace weft::detail {
 namespace {
 constexpr std::uint32_t kRunnextStreak = 8;
 constexpr std::uint32_t kDispatchEvery = 32;
-constexpr std::uint32_t kSharedEvery = 61;
 constexpr int kSpinRounds = 200;
 
 // algorithm adapts a worker to Boost.Fiber's algorithm interface.
@@ -124,9 +123,45 @@ context* worker::attach(context* ctx) noexcept {
   return ctx;
 }
 
+namespace {
+void mark_queued(context* ctx, worker* w) noexcept {
+  if (task_base* t = task_of(ctx)) t->queued_on_.store(w, std::memory_order_relaxed);
+}
+}  // namespace
+
 void worker::push_local(context* ctx) noexcept {
   ctx->ready_link(local_);
   ++local_size_;
+  mark_queued(ctx, this);
+}
+
+context* worker::pop_local() noexcept {
+  context* c = &local_.front();
+  local_.pop_front();
+  --local_size_;
+  mark_queued(c, nullptr);
+  return c;
+}
+
+void worker::set_runnext(context* ctx) noexcept {
+  if (runnext_) push_local(runnext_);
+  runnext_ = ctx;
+  mark_queued(ctx, this);
+}
+
+context* worker::take_runnext() noexcept {
+  context* c = std::exchange(runnext_, nullptr);
+  mark_queued(c, nullptr);
+  return c;
+}
+
+void worker::promote(context* ctx) noexcept {
+  if (ctx == runnext_) return;
+  if (!ctx->ready_is_linked()) return;
+  ctx->ready_unlink();
+  --local_size_;
+  set_runnext(ctx);
+  runnext_streak_ = 0;
 }
 
 void worker::awakened(context* ctx) noexcept {
@@ -135,6 +170,7 @@ void worker::awakened(context* ctx) noexcept {
     return;
   }
   if (is_pinned(ctx)) {
+    if (ctx == yielding_) yielding_ = nullptr;
     attach(ctx);
     push_local(ctx);
     return;
@@ -144,8 +180,7 @@ void worker::awakened(context* ctx) noexcept {
     yielding_ = nullptr;
     push_local(ctx);
   } else {
-    if (runnext_) push_local(runnext_);
-    runnext_ = ctx;
+    set_runnext(ctx);
   }
   maybe_share();
 }
@@ -156,48 +191,59 @@ void worker::push_new(context* ctx, bool pinned) noexcept {
     push_local(ctx);
     return;
   }
-  if (runnext_) push_local(runnext_);
-  runnext_ = ctx;
+  set_runnext(ctx);
   maybe_share();
 }
 
 void worker::maybe_share() noexcept {
-  if (core_.searching.load(std::memory_order_relaxed) == 0 || local_.empty()) return;
-  context* head = &local_.front();
-  if (head->get_scheduler() != nullptr) return;  // pinned: stays here
-  local_.pop_front();
-  --local_size_;
-  core_.push_shared(head);
+  // Share only as much as idle workers can take right now: one context per
+  // searching worker in the shared queue at most.
+  const std::uint32_t idle = core_.searching.load(std::memory_order_relaxed);
+  if (idle == 0 || local_.empty() || core_.shared_depth() >= idle) return;
+  if (local_.front().get_scheduler() != nullptr) return;  // pinned: stays here
+  core_.push_shared(pop_local());
 }
 
 bool worker::has_outside_work() const noexcept {
   return !core_.shared_empty() || notified_.load(std::memory_order_seq_cst);
 }
 
+std::uint64_t worker::next_id() noexcept {
+  if (id_next_ == id_limit_) {
+    constexpr std::uint64_t kIdBatch = 4096;
+    id_next_ = core_.next_id.fetch_add(kIdBatch, std::memory_order_relaxed);
+    id_limit_ = id_next_ + kIdBatch;
+  }
+  return id_next_++;
+}
+
 context* worker::pick_next() noexcept {
   ++ticks_;
-  if (ticks_ % core_.event_interval == 0) poll();
+  if (++until_poll_ >= core_.event_interval) {
+    until_poll_ = 0;
+    // Poll the loop only when fibers wait on it; timers are cheap to check.
+    if (io_waits > 0) {
+      poll();
+    } else {
+      timers_.fire_due(core_.clock.now());
+    }
+  }
   if (dispatcher_ && (notified_.load(std::memory_order_relaxed) ||
                       ticks_ - last_dispatch_ >= kDispatchEvery)) {
     notified_.store(false, std::memory_order_relaxed);
     last_dispatch_ = ticks_;
     return std::exchange(dispatcher_, nullptr);
   }
-  if (ticks_ % kSharedEvery == 0 && !core_.shared_empty()) {
+  if ((ticks_ & 63) == 0 && !core_.shared_empty()) {
     if (context* c = core_.pop_shared()) return attach(c);
   }
   if (runnext_ && runnext_streak_ < kRunnextStreak) {
     ++runnext_streak_;
-    return attach(std::exchange(runnext_, nullptr));
+    return attach(take_runnext());
   }
   runnext_streak_ = 0;
-  if (!local_.empty()) {
-    context* c = &local_.front();
-    local_.pop_front();
-    --local_size_;
-    return attach(c);
-  }
-  if (runnext_) return attach(std::exchange(runnext_, nullptr));
+  if (!local_.empty()) return attach(pop_local());
+  if (runnext_) return attach(take_runnext());
   if (!core_.shared_empty()) {
     if (context* c = core_.pop_shared()) return attach(c);
   }

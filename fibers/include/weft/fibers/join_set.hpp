@@ -36,6 +36,15 @@ class join_set_state final : public completion_listener {
     pending_.insert(t);
   }
 
+  // untrack() removes a task that could not be started (drops its reference).
+  void untrack(task_base* t) noexcept {
+    {
+      spin_guard lk(lock_);
+      pending_.erase(t);
+    }
+    t->release();
+  }
+
   // next() waits for a completed task; nullptr when the set is empty.
   task_base* next() {
     spin_guard lk(lock_);
@@ -126,7 +135,7 @@ class join_set {
   // Errors: no_runtime_error without a runtime.
   template <class F, class... A>
   void spawn(F&& f, A&&... a) {
-    handle h = h_ ? *h_ : handle::current();
+    detail::runtime_core& core = h_ ? h_->core() : detail::require_current_core();
     auto fn = detail::bind_call(std::forward<F>(f), std::forward<A>(a)...);
     static_assert(std::is_same_v<detail::call_result_t<decltype(fn)>, T>,
                   "join_set<T>::spawn: the function must return T");
@@ -134,7 +143,12 @@ class join_set {
     t->set_listener(state_);
     t->add_ref();  // the set's reference
     state_->track(t);
-    detail::submit(h.core(), t, detail::spawn_kind::fiber);
+    try {
+      detail::submit(core, t, detail::spawn_kind::fiber);
+    } catch (...) {
+      state_->untrack(t);
+      throw;
+    }
   }
 
   // join_next() waits for the next task to complete and returns its value;

@@ -65,6 +65,19 @@ auto bind_call(F&& f, A&&... a) {
 template <class Fn>
 using call_result_t = std::remove_cvref_t<std::invoke_result_t<Fn&&>>;
 
+// spawn_on() creates the task record for f(args...) and starts it on `core`.
+template <class F, class... A>
+auto spawn_on(runtime_core& core, std::string name, spawn_kind kind, F&& f, A&&... a) {
+  auto fn = bind_call(std::forward<F>(f), std::forward<A>(a)...);
+  using R = call_result_t<decltype(fn)>;
+  auto* t = new task_impl<R, decltype(fn)>(std::move(fn));
+  t->name_ = std::move(name);
+  task_ptr<task<R>> keep(t);
+  t->add_ref();  // the runtime's reference, released when the task ends
+  submit(core, t, kind);
+  return keep;
+}
+
 // block_on_check() throws std::logic_error where block_on is not allowed.
 void block_on_check(runtime_core& core);
 // block_on_wait() waits for `t` the way block_on needs (runs the scheduler
@@ -72,6 +85,9 @@ void block_on_check(runtime_core& core);
 void block_on_wait(runtime_core& core, task_base* t);
 // rethrow_original() rethrows a failed task's own exception.
 void rethrow_original(const task_base& t);
+// require_current_core() is the caller's runtime.
+// Errors: throws no_runtime_error outside a runtime.
+runtime_core& require_current_core();
 }  // namespace detail
 
 // handle is a cheap, copyable reference to a runtime, usable from any thread.
@@ -155,14 +171,10 @@ class handle {
  private:
   template <class F, class... A>
   auto spawn_impl(spawn_options opts, detail::spawn_kind kind, F&& f, A&&... a) const {
-    auto fn = detail::bind_call(std::forward<F>(f), std::forward<A>(a)...);
-    using R = detail::call_result_t<decltype(fn)>;
-    auto* t = new detail::task_impl<R, decltype(fn)>(std::move(fn));
-    t->name_ = std::move(opts.name);
-    detail::task_ptr<detail::task<R>> keep(t);
-    t->add_ref();  // the runtime's reference, released when the task ends
-    detail::submit(*core_, t, kind);
-    return join_handle<R>(std::move(keep));
+    auto t = detail::spawn_on(*core_, std::move(opts.name), kind, std::forward<F>(f),
+                              std::forward<A>(a)...);
+    return join_handle<typename std::remove_reference_t<decltype(*t.get())>::value_type>(
+        std::move(t));
   }
 
   std::shared_ptr<detail::runtime_core> core_;

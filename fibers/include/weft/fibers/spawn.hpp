@@ -8,29 +8,43 @@
 
 namespace weft {
 
+namespace detail {
+template <class F, class... A>
+auto spawn_here(spawn_options opts, spawn_kind kind, F&& f, A&&... a) {
+  auto t = spawn_on(require_current_core(), std::move(opts.name), kind, std::forward<F>(f),
+                    std::forward<A>(a)...);
+  using R = typename std::remove_reference_t<decltype(*t.get())>::value_type;
+  return join_handle<R>(std::move(t));
+}
+}  // namespace detail
+
 // spawn() starts f(args...) on a new fiber of the current runtime.
 // Errors: no_runtime_error when not called on a runtime's fiber or worker.
 template <class F, class... A>
 auto spawn(F&& f, A&&... a) {
-  return handle::current().spawn(std::forward<F>(f), std::forward<A>(a)...);
+  return detail::spawn_here({}, detail::spawn_kind::fiber, std::forward<F>(f),
+                            std::forward<A>(a)...);
 }
 
 // spawn_with() is spawn() with options (a name).
 template <class F, class... A>
 auto spawn_with(spawn_options opts, F&& f, A&&... a) {
-  return handle::current().spawn_with(std::move(opts), std::forward<F>(f), std::forward<A>(a)...);
+  return detail::spawn_here(std::move(opts), detail::spawn_kind::fiber, std::forward<F>(f),
+                            std::forward<A>(a)...);
 }
 
 // spawn_pinned() starts a fiber that never migrates (see handle::spawn_pinned).
 template <class F, class... A>
 auto spawn_pinned(F&& f, A&&... a) {
-  return handle::current().spawn_pinned(std::forward<F>(f), std::forward<A>(a)...);
+  return detail::spawn_here({}, detail::spawn_kind::pinned_fiber, std::forward<F>(f),
+                            std::forward<A>(a)...);
 }
 
 // spawn_blocking() runs f(args...) on the blocking pool (see handle::spawn_blocking).
 template <class F, class... A>
 auto spawn_blocking(F&& f, A&&... a) {
-  return handle::current().spawn_blocking(std::forward<F>(f), std::forward<A>(a)...);
+  return detail::spawn_here({}, detail::spawn_kind::blocking, std::forward<F>(f),
+                            std::forward<A>(a)...);
 }
 
 }  // namespace weft

@@ -63,6 +63,11 @@ enum class outcome : std::uint8_t { pending, value, exception, cancelled };
 // task_base is the type-erased, reference-counted task record.
 class task_base {
  public:
+  // Task records come from per-thread size-class caches (task_alloc.cpp):
+  // a spawn then costs no malloc and no page fault once warm.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* p, std::size_t size) noexcept;
+
   task_base(const task_base&) = delete;
   task_base& operator=(const task_base&) = delete;
 
@@ -127,6 +132,11 @@ class task_base {
   std::uint32_t reg_shard_ = 0;
   // Intrusive link in a join_set's completed queue.
   task_base* set_next_ = nullptr;
+  // Scheduling hints (runtime internal): the fiber's Boost context, and the
+  // worker whose local run queue holds it right now (nullptr otherwise).
+  void* ctx_ = nullptr;
+  std::atomic<void*> queued_on_{nullptr};
+  bool started() const noexcept { return started_.load(std::memory_order_acquire); }
 
  protected:
   task_base() noexcept = default;
@@ -154,6 +164,8 @@ class task_base {
 template <class T>
 class task : public task_base {
  public:
+  using value_type = T;
+
   // take() moves the value out (after a successful join).
   T take() {
     if constexpr (!std::is_void_v<T>) {
