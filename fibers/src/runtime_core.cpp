@@ -44,9 +44,8 @@ std::shared_ptr<runtime_core> current_core_shared() noexcept {
 }
 
 __attribute__((noinline)) task_base* current_task() noexcept {
-  if (!current_worker()) return nullptr;
-  context* c = context::active();
-  return c ? task_of(c) : nullptr;
+  worker* w = current_worker();
+  return w ? task_of(w->running()) : nullptr;
 }
 
 bool on_worker_of(const runtime_core& core) noexcept {
@@ -103,7 +102,7 @@ void fiber_main(task_base* t) noexcept {
   t->execute();
   // The context outlives the task record by a little (until the dispatcher
   // releases it): make sure nothing reads a dangling task pointer.
-  static_cast<fiber_props*>(context::active()->get_properties())->task = nullptr;
+  static_cast<fiber_props*>(current_worker()->running()->get_properties())->task = nullptr;
   t->release();
 }
 }  // namespace
@@ -293,8 +292,8 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
           idle_waiters_.remove(n);
         }
       }
-      w->mark_yield(context::active());
-      boost::this_fiber::yield();
+      w->mark_yield(w->running());
+      w->running()->yield();
       tls().w = nullptr;
     } else if (alive() != 0) {
       std::fputs("weft: a current-thread runtime with live fibers was destroyed on another "

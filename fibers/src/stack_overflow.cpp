@@ -36,7 +36,7 @@ void put_num(std::uint64_t v) noexcept {
 void on_segv(int sig, siginfo_t* info, void* uctx) {
   worker* w = tls().w;
   if (w && info) {
-    context* c = context::active();
+    context* c = w->running();
     task_base* t = c ? task_of(c) : nullptr;
     const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
     const auto lo = reinterpret_cast<std::uintptr_t>(t ? t->guard_lo_ : nullptr);

@@ -20,10 +20,10 @@ namespace {
 using weft::detail::current_task;
 using weft::detail::current_worker;
 
-void deliver_pending() {
-  weft::detail::cancel_context& cc = weft::detail::current_cancel_context();
-  if (cc.task && cc.task->take_cancel()) throw cancelled();
-  if (weft::detail::task_base* t = current_task(); t && t->take_cancel()) throw cancelled();
+// deliver() throws what is pending for `cc` (an abort of `t` not delivered
+// yet, or an expired timeout() scope).
+void deliver(weft::detail::cancel_context& cc, weft::detail::task_base* t) {
+  if (t && t->cancel_requested() && t->take_cancel()) throw cancelled();
   if (cc.scopes) {
     const std::int64_t now = time::clock::now().time_since_epoch().count();
     for (weft::detail::cancel_scope* s = cc.scopes; s; s = s->parent) {
@@ -33,6 +33,11 @@ void deliver_pending() {
       }
     }
   }
+}
+
+void deliver_pending() {
+  weft::detail::task_base* t = current_task();
+  deliver(t ? t->cancel_ctx_ : weft::detail::current_cancel_context(), t);
 }
 
 void on_ready(evutil_socket_t, short, void* arg) {
@@ -96,9 +101,11 @@ void yield() {
     std::this_thread::yield();
     return;
   }
-  deliver_pending();
-  w->mark_yield(boost::fibers::context::active());
-  boost::this_fiber::yield();
+  boost::fibers::context* ctx = w->running();
+  weft::detail::task_base* t = weft::detail::task_of(ctx);
+  deliver(t ? t->cancel_ctx_ : weft::detail::current_cancel_context(), t);
+  w->mark_yield(ctx);
+  ctx->yield();
 }
 
 void check_cancelled() { deliver_pending(); }

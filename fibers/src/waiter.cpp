@@ -73,7 +73,10 @@ void wake_token::resume() noexcept {
   }
 }
 
-waiter::waiter() noexcept : ctx_(current_worker() ? boost::fibers::context::active() : nullptr) {}
+waiter::waiter() noexcept {
+  worker* w = current_worker();
+  ctx_ = w ? w->running() : nullptr;
+}
 
 wake_token waiter::claim(wake_reason why) noexcept {
   wake_token t;

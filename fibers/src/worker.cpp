@@ -115,7 +115,8 @@ worker::~worker() {
 void worker::install(std::shared_ptr<runtime_core> keep) {
   boost::fibers::context::active()->get_scheduler()->set_algo(
       boost::fibers::algo::algorithm::ptr_t(new algorithm(*this, std::move(keep))));
-  sched_ = boost::fibers::context::active()->get_scheduler();
+  running_ = boost::fibers::context::active();
+  sched_ = running_->get_scheduler();
 }
 
 context* worker::attach(context* ctx) noexcept {
@@ -218,6 +219,12 @@ std::uint64_t worker::next_id() noexcept {
 }
 
 context* worker::pick_next() noexcept {
+  context* next = pick();
+  if (next) running_ = next;
+  return next;
+}
+
+context* worker::pick() noexcept {
   ++ticks_;
   if (++until_poll_ >= core_.event_interval) {
     until_poll_ = 0;
