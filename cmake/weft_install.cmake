@@ -12,6 +12,10 @@ endif()
 
 include(CMakePackageConfigHelpers)
 
+# weft_installables builds exactly what `cmake --install` copies (the module
+# libraries), so scripts/check-consumer.sh need not build tests or the CLI.
+add_custom_target(weft_installables)
+
 set(WEFT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/weft
     CACHE STRING "Where weftConfig.cmake is installed (relative to the prefix)")
 
@@ -31,6 +35,7 @@ function(weft_install_module module)
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
     COMPONENT weft_development
     FILES_MATCHING PATTERN "*.hpp")
+  add_dependencies(weft_installables weft_${module})
   set_property(GLOBAL APPEND PROPERTY WEFT_INSTALLED_MODULES ${module})
 endfunction()
 

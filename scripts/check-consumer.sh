@@ -45,8 +45,11 @@ else
     { cat "$tmp/configure.log" >&2; false; }
 fi
 step="build weft ($build)"
-echo "check-consumer: building weft in $build"
-cmake --build "$build" -j "$jobs"
+echo "check-consumer: building weft's libraries in $build"
+# Regenerate first: a tree configured before weft_installables existed would
+# not know the target yet.
+cmake -S . -B "$build" >"$tmp/reconfigure.log" || { cat "$tmp/reconfigure.log" >&2; false; }
+cmake --build "$build" -j "$jobs" --target weft_installables
 
 # 2. Install it into a temporary prefix.
 prefix=$tmp/prefix
