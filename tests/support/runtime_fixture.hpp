@@ -6,6 +6,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -55,6 +56,12 @@ class leak_check {
  private:
   std::size_t fds_;
 };
+
+// thread_id() is the calling kernel thread's id. Use it, not
+// std::this_thread::get_id(), to see a fiber change threads: get_id() is
+// pthread_self(), which glibc declares __attribute__((const)), so the
+// compiler may reuse a value read before a suspension point after it.
+inline long thread_id() noexcept { return static_cast<long>(::syscall(SYS_gettid)); }
 
 // spin_until() polls `pred` until it holds, yielding between polls: the
 // fiber yields to other fibers (weft::this_fiber::yield), a plain thread to
