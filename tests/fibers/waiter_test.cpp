@@ -36,14 +36,6 @@ wake_reason parked_result(wake_reason why) {
   return why == wake_reason::cancelled ? wake_reason::notified : why;
 }
 
-// registered() is true once the task behind `h` is inside a cancellable
-// park (its waiter is registered for abort).
-template <class T>
-bool registered(const weft::join_handle<T>& h) {
-  spin_guard lk(h.task()->lock_);
-  return h.task()->current_waiter_ != nullptr;
-}
-
 struct race_counts {
   int iterations = 0;
   int not_one_winner = 0;      // iterations where wins != 1
@@ -381,7 +373,7 @@ TEST_CASE("waiter: abort claims a parked fiber's waiter with reason cancelled", 
           return std::string(w.reason() == wake_reason::cancelled && !c.from_timeout() ? "cancelled" : "bad reason");
         }
       });
-      weft_test::spin_until([&] { return parked.load() && registered(h); });
+      weft_test::spin_until([&] { return parked.load() && weft_test::in_weft_wait(h); });
       h.abort();
       return h.join();  // the fiber caught it: it returns normally
     });

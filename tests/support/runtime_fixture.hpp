@@ -78,6 +78,18 @@ bool spin_until(Pred&& pred, std::chrono::milliseconds limit = std::chrono::seco
   return true;
 }
 
+// in_weft_wait() is true while the task behind `h` is inside a cancellable
+// weft wait (sleep, join, readiness, ...): its waiter is registered for
+// abort. Reads runtime internals (task_base::current_waiter_); use it to
+// know that a fiber really is parked, never as a sleep.
+template <class T>
+bool in_weft_wait(const weft::join_handle<T>& h) {
+  weft::detail::task_base* t = h.task();
+  if (!t) return false;
+  weft::detail::spin_guard lk(t->lock_);
+  return t->current_waiter_ != nullptr;
+}
+
 // on_destroy adds one to a counter when it is destroyed: put one on a
 // fiber's stack to observe that the stack unwound.
 class on_destroy {
