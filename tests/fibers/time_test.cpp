@@ -284,3 +284,34 @@ TEST_CASE("time: sleep is a cancellation point on a paused clock too", "[fibers]
   }
   leaks.finish();
 }
+
+// On a paused clock a fiber woken by its timer must run before auto-advance
+// moves the clock again: time only jumps when no fiber is runnable.
+// runtime_core::try_auto_advance() (fibers/src/runtime_core.cpp) decides
+// "every worker is idle" from `parked >= workers.size()`, the blocking pool
+// and the shared queue only. A fiber made runnable on another worker through
+// Boost's remote-ready queue (schedule_from_remote: timers fired by another
+// worker's auto-advance, joins completed elsewhere) is visible only as that
+// worker's notified_ flag, which it does not check, and the check is not
+// atomic with advance_to(): a worker still counted as parked while it is on
+// its way to run such a fiber lets another worker advance the clock first.
+// The woken fiber then reads a clock already past its deadline.
+TEST_CASE("time: a paused clock does not advance past a woken fiber", "[fibers][time][.bug]") {
+  auto rt = weft_test::make_runtime(4, /*paused=*/true);
+  const int late = rt.block_on([] {
+    std::atomic<int> seen{0};
+    std::vector<weft::join_handle<void>> hs;
+    for (int f = 0; f < 64; ++f) {
+      hs.push_back(weft::spawn([&seen, f] {
+        for (int i = 0; i < 20; ++i) {
+          const auto deadline = clock::now() + std::chrono::microseconds(100 * (1 + (f * 7 + i) % 50));
+          weft::time::sleep_until(deadline);
+          if (clock::now() != deadline) seen.fetch_add(1);
+        }
+      }));
+    }
+    for (auto& h : hs) h.join();
+    return seen.load();
+  });
+  CHECK(late == 0);
+}
