@@ -207,8 +207,14 @@ TEST_CASE("time: advance fires exactly the timers that are due", "[fibers][time]
         }));
       }
       // This fiber keeps yielding, so the runtime is never idle and the
-      // clock only moves through advance().
-      for (int i = 0; i < 200; ++i) weft::this_fiber::yield();
+      // clock only moves through advance(). Every sleeper must be parked
+      // (its deadline computed) before the clock moves.
+      weft_test::spin_until([&] {
+        for (auto& h : hs) {
+          if (!weft_test::in_weft_wait(h)) return false;
+        }
+        return true;
+      });
       weft::time::advance(4s);
       for (int i = 0; i < 200; ++i) weft::this_fiber::yield();
       r.woke_after_4s = woke.load();
