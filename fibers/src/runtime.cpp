@@ -18,14 +18,14 @@ constexpr std::size_t kMaxWorkers = 1024;
 }  // namespace
 
 runtime builder::build() const {
-  std::size_t n = current_ ? 1 : workers_;
-  if (!current_ && n == 0) {
-    n = std::max(1u, std::thread::hardware_concurrency());
+  if (workers_ && *workers_ == 0) {
+    throw config_error("weft::builder: worker_threads(0): a runtime needs at least one worker");
   }
-  if (current_ && workers_ > 1) {
+  if (current_ && workers_ && *workers_ > 1) {
     throw config_error("weft::builder: a current-thread runtime has exactly one worker (got " +
-                       std::to_string(workers_) + ")");
+                       std::to_string(*workers_) + ")");
   }
+  std::size_t n = current_ ? 1 : workers_.value_or(std::max(1u, std::thread::hardware_concurrency()));
   if (!current_ && n > kMaxWorkers) {
     throw config_error("weft::builder: worker_threads(" + std::to_string(n) +
                        ") exceeds the maximum of " + std::to_string(kMaxWorkers));

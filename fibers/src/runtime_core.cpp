@@ -74,6 +74,17 @@ void promote_for_join(task_base* t) noexcept {
   w->promote(static_cast<context*>(t->ctx_));
 }
 
+void schedule_detached(context* ctx) noexcept {
+  worker* w = current_worker();
+  task_base* t = task_of(ctx);
+  runtime_core& core = *t->core_;
+  if (w && &w->core() == &core) {
+    w->run_detached(ctx);
+  } else {
+    core.push_shared(ctx);
+  }
+}
+
 namespace {
 void use_pthreads_once() {
   static std::once_flag once;
@@ -99,6 +110,7 @@ constexpr std::size_t kPropsReserve = 64;
 static_assert(sizeof(fiber_props) <= kPropsReserve);
 
 void fiber_main(task_base* t) noexcept {
+  current_worker()->settle();
   t->execute();
   // The context outlives the task record by a little (until the dispatcher
   // releases it): make sure nothing reads a dangling task pointer.

@@ -74,6 +74,18 @@ class worker {
   void push_new(context* ctx, bool pinned) noexcept;
   // wake_if_parked() wakes the worker from its event loop if it sleeps.
   bool wake_if_parked() noexcept;
+  // defer_detach() asks the worker to detach the waiter's fiber once it has
+  // switched out; settle() does that (call it wherever this thread may run
+  // after a switch, before anything could resume that fiber here).
+  void defer_detach(waiter* w) noexcept {
+    settle();
+    pending_detach_ = w;
+  }
+  void settle() noexcept {
+    if (pending_detach_ && pending_detach_->ctx_ != running_) settle_slow();
+  }
+  // run_detached() queues a detached fiber woken on this thread (runnext).
+  void run_detached(context* ctx) noexcept;
   // promote() makes `ctx`, queued on this worker, the next to run.
   void promote(context* ctx) noexcept;
   // mark_yield() tells awakened() that `ctx` yields (goes to the FIFO tail).
@@ -104,6 +116,8 @@ class worker {
 
  private:
   context* pick() noexcept;
+  context* take_shared() noexcept;
+  void settle_slow() noexcept;
   context* attach(context* ctx) noexcept;
   void push_local(context* ctx) noexcept;
   context* pop_local() noexcept;
@@ -123,6 +137,7 @@ class worker {
   ready_queue local_;          // FIFO: migratable (detached) and pinned (attached)
   std::size_t local_size_ = 0;
   context* running_ = nullptr;
+  waiter* pending_detach_ = nullptr;
   context* runnext_ = nullptr;  // LIFO slot: the fiber woken/spawned last
   std::uint32_t runnext_streak_ = 0;
   context* dispatcher_ = nullptr;  // Boost's dispatcher context, when ready
@@ -250,7 +265,12 @@ void note_task_finished(runtime_core& core) noexcept;
 // fork/join code then runs depth-first and keeps few fibers alive).
 void promote_for_join(task_base* t) noexcept;
 
-// schedule_context() makes a parked fiber runnable from any thread.
+// schedule_context() makes a parked (attached) fiber runnable from any thread.
 void schedule_context(context* ctx) noexcept;
+
+// schedule_detached() makes a parked, detached fiber runnable: on the
+// calling worker when it belongs to the same runtime, else via the shared
+// queue of its runtime.
+void schedule_detached(context* ctx) noexcept;
 
 }  // namespace weft::detail

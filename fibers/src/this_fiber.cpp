@@ -106,6 +106,7 @@ void yield() {
   deliver(t ? t->cancel_ctx_ : weft::detail::current_cancel_context(), t);
   w->mark_yield(ctx);
   ctx->yield();
+  current_worker()->settle();
 }
 
 void check_cancelled() { deliver_pending(); }

@@ -67,7 +67,12 @@ std::int64_t clock_now(worker* w) noexcept { return w ? w->core().clock.now() : 
 
 void wake_token::resume() noexcept {
   if (ctx_) {
-    schedule_context(std::exchange(ctx_, nullptr));
+    context* c = std::exchange(ctx_, nullptr);
+    if (std::exchange(detached_, false)) {
+      schedule_detached(c);
+    } else {
+      schedule_context(c);
+    }
   } else if (futex_) {
     futex_wake(std::exchange(futex_, nullptr), 1);
   }
@@ -88,6 +93,7 @@ wake_token waiter::claim(wake_reason why) noexcept {
     if (parked_) {
       parked_ = false;
       t.ctx_ = ctx_;
+      t.detached_ = std::exchange(detached_, false);
     }
   } else {
     t.futex_ = &state_;
@@ -149,9 +155,14 @@ wake_reason waiter::park_fiber(spin_guard* outer, std::int64_t deadline_ns) {
     if (outer) outer->unlock();
     if (state_.load(std::memory_order_relaxed) == kWaiting) {
       parked_ = true;
+      // A migratable fiber is detached from this worker once it has
+      // switched out (worker::settle), so whichever worker wakes it can run
+      // it at once instead of bouncing the wake-up through this worker.
+      if (task_base* t = task_of(ctx_); t && !t->pinned_) w->defer_detach(this);
       ctx_->suspend(lk);  // lk is released after the switch
     }
   }
+  current_worker()->settle();
   if (shard) {
     // The fiber may have migrated: remove through the entry's own shard.
     if (timer_shard* s = timer.shard) s->remove(*this);

@@ -165,7 +165,23 @@ void worker::promote(context* ctx) noexcept {
   runnext_streak_ = 0;
 }
 
+void worker::settle_slow() noexcept {
+  waiter* w = std::exchange(pending_detach_, nullptr);
+  spin_guard lk(w->splk_);
+  if (w->parked_) {
+    w->ctx_->detach();
+    w->detached_ = true;
+  }
+}
+
+void worker::run_detached(context* ctx) noexcept {
+  settle();
+  set_runnext(ctx);
+  maybe_share();
+}
+
 void worker::awakened(context* ctx) noexcept {
+  settle();
   if (ctx->is_context(boost::fibers::type::dispatcher_context)) {
     dispatcher_ = ctx;
     return;
@@ -219,6 +235,7 @@ std::uint64_t worker::next_id() noexcept {
 }
 
 context* worker::pick_next() noexcept {
+  settle();
   context* next = pick();
   if (next) running_ = next;
   return next;
@@ -242,7 +259,7 @@ context* worker::pick() noexcept {
     return std::exchange(dispatcher_, nullptr);
   }
   if ((ticks_ & 63) == 0 && !core_.shared_empty()) {
-    if (context* c = core_.pop_shared()) return attach(c);
+    if (context* c = take_shared()) return c;
   }
   if (runnext_ && runnext_streak_ < kRunnextStreak) {
     ++runnext_streak_;
@@ -252,13 +269,22 @@ context* worker::pick() noexcept {
   if (!local_.empty()) return attach(pop_local());
   if (runnext_) return attach(take_runnext());
   if (!core_.shared_empty()) {
-    if (context* c = core_.pop_shared()) return attach(c);
+    if (context* c = take_shared()) return c;
   }
   if (dispatcher_) {
     last_dispatch_ = ticks_;
     return std::exchange(dispatcher_, nullptr);
   }
   return nullptr;
+}
+
+context* worker::take_shared() noexcept {
+  context* c = core_.pop_shared();
+  if (!c) return nullptr;
+  // More shared work than this worker: pass the wake-up on (a woken worker
+  // counts as searching until it gets here, so the sharer may not have).
+  if (!core_.shared_empty()) core_.wake_idle();
+  return attach(c);
 }
 
 bool worker::has_ready_fibers() const noexcept {
@@ -286,6 +312,7 @@ bool worker::wake_if_parked() noexcept {
 }
 
 void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept {
+  settle();
   if (core_.stopping.load(std::memory_order_acquire)) {
     // Shutting down: Boost's dispatcher loops until its worker queue is
     // empty; let it, without parking.

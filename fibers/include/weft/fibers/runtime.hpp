@@ -231,7 +231,8 @@ class builder {
   // current_thread() runs every fiber on the thread that calls block_on.
   static builder current_thread() noexcept { return builder(true); }
 
-  // worker_threads() sets the number of workers (multi-thread only).
+  // worker_threads() sets the number of workers (multi-thread only; 1 to
+  // 1024). Unset, a multi-thread runtime has one worker per core.
   builder& worker_threads(std::size_t n) noexcept { workers_ = n; return *this; }
   // thread_name() sets the workers' name prefix (shown by ps/top/gdb; at
   // most 12 characters are kept, the worker index is appended).
@@ -252,7 +253,8 @@ class builder {
   builder& start_paused(bool on) noexcept { paused_ = on; return *this; }
 
   // build() creates the runtime and starts its workers.
-  // Errors: config_error for 0 workers, more than 1024 workers, a stack size
+  // Errors: config_error for 0 workers, more than 1024 workers, more than
+  //   one worker on a current-thread runtime, a stack size
   //   outside [16 KiB, 64 MiB], 0 blocking threads or event_interval 0;
   //   std::system_error if threads or event loops cannot be created.
   runtime build() const;
@@ -261,7 +263,7 @@ class builder {
   explicit builder(bool current) noexcept : current_(current) {}
   friend class detail::runtime_core;
   bool current_;
-  std::size_t workers_ = 0;  // 0: one per core
+  std::optional<std::size_t> workers_;  // unset: one per core
   std::string name_ = "weft-worker";
   std::size_t stack_ = 128 * 1024;
   bool guard_ = true;

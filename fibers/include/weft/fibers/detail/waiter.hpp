@@ -60,15 +60,18 @@ class waiter;
 class [[nodiscard]] wake_token {
  public:
   wake_token() noexcept = default;
-  wake_token(wake_token&& o) noexcept : ctx_(o.ctx_), futex_(o.futex_), won_(o.won_) {
+  wake_token(wake_token&& o) noexcept
+      : ctx_(o.ctx_), futex_(o.futex_), won_(o.won_), detached_(o.detached_) {
     o.ctx_ = nullptr;
     o.futex_ = nullptr;
     o.won_ = false;
+    o.detached_ = false;
   }
   wake_token& operator=(wake_token&& o) noexcept {
     std::swap(ctx_, o.ctx_);
     std::swap(futex_, o.futex_);
     std::swap(won_, o.won_);
+    std::swap(detached_, o.detached_);
     return *this;
   }
   wake_token(const wake_token&) = delete;
@@ -86,7 +89,10 @@ class [[nodiscard]] wake_token {
   boost::fibers::context* ctx_ = nullptr;
   std::atomic<std::uint32_t>* futex_ = nullptr;
   bool won_ = false;
+  bool detached_ = false;  // the parked fiber belongs to no worker: run it here
 };
+
+class worker;
 
 // waiter parks one fiber (or one plain thread) until one wake source claims it.
 class waiter {
@@ -131,9 +137,11 @@ class waiter {
   wake_reason park_fiber(spin_guard* outer, std::int64_t deadline_ns);
   wake_reason park_thread(spin_guard* outer, std::int64_t deadline_ns);
 
+  friend class worker;
   std::atomic<std::uint32_t> state_{0};
   spin_lock splk_;
-  bool parked_ = false;  // guarded by splk_: the fiber has switched out
+  bool parked_ = false;    // guarded by splk_: the fiber has switched out
+  bool detached_ = false;  // guarded by splk_: parked and detached from its worker
   boost::fibers::context* ctx_;
 };
 
