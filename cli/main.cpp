@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+// fiber-bench: the standard workloads of shared/BENCHMARKS.md on weft, each
+// optionally next to the same work on raw Boost.Fiber (--baseline), plus
+// `suite`, which runs them all. Exit codes: 0 ok, 1 a check FAILED, 2 bad
+// command line, 3 a run could not complete.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_common.hpp"
+
+namespace {
+
+using weft_bench::common_options;
+using weft_bench::workload;
+
+constexpr int kUsageError = 2;
+
+// threads_validator() accepts an integer worker count in [0, max].
+CLI::Validator threads_validator(int max) {
+  return CLI::Validator(
+      [max](std::string& s) -> std::string {
+        std::size_t used = 0;
+        long v = -1;
+        try {
+          v = std::stol(s, &used);
+        } catch (...) {
+          used = 0;
+        }
+        if (used != s.size() || s.empty()) {
+          return "'" + s + "' is not a worker count (an integer, 0 = current-thread)";
+        }
+        if (v < 0 || v > max) {
+          return "worker count " + s + " is out of range [0, " + std::to_string(max) + "]" +
+                 (max == 1 ? " (this workload runs on one thread)" : "");
+        }
+        return "";
+      },
+      "INT in [0, " + std::to_string(max) + "]", "threads");
+}
+
+// add_run_options() adds --baseline-stack and --time-limit.
+void add_run_options(CLI::App& sub, common_options& o) {
+  sub.add_option("--baseline-stack", o.baseline_stack,
+                 "stacks of the baseline's fibers: pooled (boost::context::"
+                 "pooled_fixedsize_stack, 64 KiB, as in BENCHMARKS.md) or fixedsize (Boost's "
+                 "default_stack: a 128 KiB malloc per fiber)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pooled", "fixedsize"}));
+  sub.add_option("--time-limit", o.time_limit,
+                 "seconds one run may take before it is reported as a hang (exit code 3); "
+                 "0 = no limit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+}
+
+// add_common_options() adds the flags every workload subcommand shares.
+void add_common_options(CLI::App& sub, const workload& w, common_options& o) {
+  std::string threads_help =
+      "worker counts to run, comma-separated (0 = weft's current-thread runtime, 1 thread; "
+      "default: ";
+  const std::vector<int> def = w.default_threads();
+  for (std::size_t i = 0; i < def.size(); ++i)
+    threads_help += (i ? "," : "") + std::to_string(def[i]);
+  threads_help += ")";
+  sub.add_option("-t,--threads", o.threads, threads_help)
+      ->delimiter(',')
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(threads_validator(w.max_threads()));
+  sub.add_flag("--json", o.json, "print one JSON object per result instead of key=value lines");
+  sub.add_flag("--baseline{shared_work}", o.baseline,
+               "also run the same work on raw Boost.Fiber: shared_work (default) or "
+               "--baseline=work_stealing on N threads, round_robin on 1 thread")
+      ->check(CLI::IsMember({"shared_work", "work_stealing"}));
+  add_run_options(sub, o);
+}
+
+// print_table_if() prints the human table on a terminal (never with --json).
+void print_table_if(const weft_bench::reporter& rep, bool json) {
+  if (!json && ::isatty(STDOUT_FILENO) == 1) rep.print_table(std::cout);
+}
+
+// loadavg() is the first three fields of /proc/loadavg ("?" if unreadable).
+std::string loadavg() {
+  std::string s = "?";
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    double a = 0, b = 0, c = 0;
+    if (std::fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+      s = buf;
+    }
+    std::fclose(f);
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "fiber-bench: shared/BENCHMARKS.md's standard workloads on weft, optionally next to raw "
+      "Boost.Fiber (--baseline).\nOutput: one `workload=... impl=... threads=... ops=... "
+      "seconds=... ops_per_sec=... ns_per_op=... check=ok|FAILED ...` line per result (--json: "
+      "one JSON object). Exit codes: 0 ok, 1 a check FAILED, 2 bad command line, 3 a run "
+      "failed.",
+      "fiber-bench"};
+  app.set_version_flag("--version", "fiber-bench (weft) 0.1.0");
+  // At most one subcommand; none is reported below. (require_subcommand(1)
+  // would report "A subcommand is required" for a mistyped one.)
+  app.require_subcommand(0, 1);
+  bool top_json = false;
+  app.add_flag("--json", top_json, "print JSON objects instead of key=value lines");
+
+  std::vector<std::unique_ptr<workload>> workloads;
+  workloads.push_back(weft_bench::make_spawn_workload());
+  workloads.push_back(weft_bench::make_yield_workload());
+  workloads.push_back(weft_bench::make_skynet_workload());
+  workloads.push_back(weft_bench::make_idle_workload());
+  // idle_cpu before timers: the suite runs them in this order, the robust
+  // measurements first.
+  workloads.push_back(weft_bench::make_idle_cpu_workload());
+  workloads.push_back(weft_bench::make_timers_workload());
+
+  std::vector<common_options> opts(workloads.size());
+  std::vector<CLI::App*> subs;
+  for (std::size_t i = 0; i < workloads.size(); ++i) {
+    CLI::App* sub = app.add_subcommand(workloads[i]->name(), workloads[i]->about());
+    add_common_options(*sub, *workloads[i], opts[i]);
+    workloads[i]->add_options(*sub);
+    subs.push_back(sub);
+  }
+
+  // suite: every workload at its BENCHMARKS.md worker counts.
+  CLI::App* suite = app.add_subcommand(
+      "suite",
+      "run every workload (spawn on 2 workers and 1 thread, yield on 1 thread, skynet, idle, "
+      "idle_cpu and timers on 2 workers) with raw Boost.Fiber baselines, then print a table (on "
+      "stdout when it is a terminal, else on stderr, so the result lines stay "
+      "machine-readable)");
+  bool quick = false, no_baseline = false, suite_json = false;
+  std::string suite_baseline = "shared_work";
+  suite->add_flag("--quick", quick,
+                  "reduced counts (~30-60 s on 2 cores): spawn 200000, yield 2000000, skynet "
+                  "baseline 10000 leaves, idle 20000, timers 20000, idle_cpu 2 s; "
+                  "--time-limit 60");
+  suite->add_flag("--json", suite_json, "print one JSON object per result");
+  suite->add_flag("--no-baseline", no_baseline, "run weft only");
+  suite
+      ->add_flag("--baseline{shared_work}", suite_baseline,
+                 "baseline scheduler for multi-thread runs: shared_work (default) or "
+                 "work_stealing (Boost allows one work_stealing pool per process: later "
+                 "multi-thread baselines are skipped)")
+      ->check(CLI::IsMember({"shared_work", "work_stealing"}));
+  common_options suite_opts;
+  add_run_options(*suite, suite_opts);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kUsageError;
+  }
+
+  if (suite->parsed()) {
+    const bool json = top_json || suite_json;
+    weft_bench::reporter rep(json);
+    common_options o = suite_opts;
+    o.json = json;
+    o.baseline = no_baseline ? "" : suite_baseline;
+    if (quick && suite->count("--time-limit") == 0) o.time_limit = 60;
+    const std::string load = loadavg();
+    const auto t0 = weft_bench::steady::now();
+    const auto summary = [&] {
+      const bool tty = ::isatty(STDOUT_FILENO) == 1;
+      rep.print_table(tty ? std::cout : std::cerr);
+      std::fprintf(stderr, "fiber-bench suite%s: %.1f s; load average before: %s\n",
+                   quick ? " --quick" : "", weft_bench::seconds_since(t0), load.c_str());
+    };
+    weft_bench::set_hang_handler(summary);
+    for (auto& w : workloads) {
+      if (quick) w->set_quick();
+      weft_bench::run_workload(*w, o, rep);
+    }
+    summary();
+    return rep.exit_code();
+  }
+
+  if (app.get_subcommands().empty()) {
+    std::cerr << "fiber-bench: a subcommand is required (spawn, yield, skynet, idle, timers, "
+                 "idle_cpu, suite)\nRun with --help for more information.\n";
+    return kUsageError;
+  }
+  for (std::size_t i = 0; i < workloads.size(); ++i) {
+    if (!subs[i]->parsed()) continue;
+    common_options& o = opts[i];
+    o.json = o.json || top_json;
+    weft_bench::reporter rep(o.json);
+    weft_bench::set_hang_handler([&] { print_table_if(rep, o.json); });
+    weft_bench::run_workload(*workloads[i], o, rep);
+    print_table_if(rep, o.json);
+    return rep.exit_code();
+  }
+  return kUsageError;
+}
