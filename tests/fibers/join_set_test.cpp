@@ -253,12 +253,18 @@ TEST_CASE("join_set: a set bound to a handle is used from a plain thread", "[fib
   {
     auto rt = weft_test::make_runtime(2, /*paused=*/true);
     weft::join_set<int> set(rt.get_handle());
+    // Between two spawns from this thread the runtime may be idle and
+    // auto-advance its clock: the tasks start sleeping together, on `go`.
+    std::atomic<bool> go{false};
     for (int i = 1; i <= 4; ++i) {
-      set.spawn([i] {
+      set.spawn([i, &go] {
+        weft_test::spin_until([&] { return go.load(); });
         weft::time::sleep(std::chrono::seconds(5 - i));
         return i;
       });
     }
+    CHECK(set.size() == 4);
+    go.store(true);
     std::vector<int> order;
     while (auto v = set.join_next()) order.push_back(*v);  // blocks the thread
     CHECK(order == std::vector<int>{4, 3, 2, 1});
