@@ -95,9 +95,31 @@ struct fiber_race {
   std::uint64_t gen = 0;   // guarded by lock
   bool stop = false;       // guarded by lock
   waiter* target = nullptr;  // guarded by lock
+  wait_list done_line;     // the parker waiting for every racer's claim
+  int racers = 0;
   std::atomic<int> claimed{0};
   std::atomic<int> wins{0};
   std::atomic<std::uint32_t> winner{0};
+
+  // claimed_one() counts a racer's claim; the last one wakes the parker.
+  void claimed_one() {
+    if (claimed.fetch_add(1) + 1 != racers) return;
+    spin_guard lk(lock);
+    (void)done_line.wake_all();
+  }
+
+  // wait_all_claimed() waits (parked, not spinning) for every racer.
+  void wait_all_claimed() {
+    spin_guard lk(lock);
+    while (claimed.load() != racers) {
+      waiter w;
+      wait_list::node n(w);
+      done_line.push_back(n);
+      (void)w.park(&lk, no_deadline, false);
+      lk.lock();
+      done_line.remove(n);
+    }
+  }
 
   // start() publishes a new target and releases every racer.
   void start(waiter* w, bool stopping) {
@@ -131,7 +153,7 @@ void racer_loop(fiber_race& s, wake_reason why) {
       s.winner.store(static_cast<std::uint32_t>(why));
       s.wins.fetch_add(1);
     }
-    s.claimed.fetch_add(1);
+    s.claimed_one();
   }
 }
 
@@ -140,12 +162,11 @@ void racer_loop(fiber_race& s, wake_reason why) {
 race_counts race_on_fiber(int workers, int iterations, int fibers, int threads) {
   auto rt = weft_test::make_runtime(workers);
   fiber_race s;
-  const int racers = fibers + threads;
+  s.racers = fibers + threads;
   std::vector<std::thread> ts;
   for (int i = 0; i < threads; ++i) {
     ts.emplace_back([&s, why = kReasons[(i + 1) % 3]] { racer_loop(s, why); });
   }
-  int stuck = 0;
   race_counts c = rt.block_on([&] {
     std::vector<weft::join_handle<void>> hs;
     for (int i = 0; i < fibers; ++i) {
@@ -158,11 +179,7 @@ race_counts race_on_fiber(int workers, int iterations, int fibers, int threads) 
       s.claimed.store(0);
       s.start(&w, false);
       const wake_reason got = w.park(nullptr);
-      // w must outlive every racer's claim.
-      if (!weft_test::spin_until([&] { return s.claimed.load() == racers; })) {
-        ++stuck;
-        break;
-      }
+      s.wait_all_claimed();  // w must outlive every racer's claim
       const auto why = static_cast<wake_reason>(s.winner.load());
       ++r.iterations;
       if (s.wins.load() != 1) ++r.not_one_winner;
@@ -174,7 +191,6 @@ race_counts race_on_fiber(int workers, int iterations, int fibers, int threads) 
     return r;
   });
   for (auto& t : ts) t.join();
-  CHECK(stuck == 0);
   return c;
 }
 
@@ -200,8 +216,7 @@ TEST_CASE("waiter: exactly one of racing fibers and threads wins a parked fiber"
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
-  // Fewer rounds on 4 workers: 6 threads share 2 cores there.
-  const int rounds = workers == 4 ? 400 : 1000;
+  const int rounds = 1000;
   const race_counts c = race_on_fiber(workers, rounds, 3, 2);
   CHECK(c.iterations == rounds);
   CHECK(c.not_one_winner == 0);
@@ -214,8 +229,8 @@ TEST_CASE("waiter: exactly one of racing fibers and threads wins a parked fiber 
           "[fibers][waiter][.stress]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
-  const race_counts c = race_on_fiber(workers, 10000, 6, 3);
-  CHECK(c.iterations == 10000);
+  const race_counts c = race_on_fiber(workers, 30000, 6, 3);
+  CHECK(c.iterations == 30000);
   CHECK(c.not_one_winner == 0);
   CHECK(c.wrong_reason == 0);
   CHECK(c.wrong_park_result == 0);
