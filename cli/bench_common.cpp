@@ -255,6 +255,7 @@ void reporter::print_table(std::ostream& out) const {
       s += right ? pad + cell : cell + (c + 1 < cells.size() ? pad : "");
       if (c + 1 < cells.size()) s += "  ";
     }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
     out << s << '\n';
   };
   out << '\n';

@@ -15,7 +15,7 @@ namespace weft_bench {
 namespace {
 
 constexpr std::uint64_t kFull = 1'000'000;
-constexpr std::uint64_t kQuick = 200'000;
+constexpr std::uint64_t kQuick = 500'000;
 
 // small() is what fiber i returns.
 int small(std::uint64_t i) noexcept { return static_cast<int>(i % 1000); }

@@ -16,7 +16,7 @@ namespace weft_bench {
 namespace {
 
 constexpr std::uint64_t kFull = 10'000'000;
-constexpr std::uint64_t kQuick = 2'000'000;
+constexpr std::uint64_t kQuick = 5'000'000;
 
 struct outcome {
   double seconds = 0;

@@ -147,9 +147,8 @@ int main(int argc, char** argv) {
   bool quick = false, no_baseline = false, suite_json = false;
   std::string suite_baseline = "shared_work";
   suite->add_flag("--quick", quick,
-                  "reduced counts (~30-60 s on 2 cores): spawn 200000, yield 2000000, skynet "
-                  "baseline 10000 leaves, idle 20000, timers 20000, idle_cpu 2 s; "
-                  "--time-limit 60");
+                  "reduced counts (~30-60 s on 2 cores): spawn 500000, yield 5000000, skynet "
+                  "baseline 10000 leaves, idle 20000, timers 20000; --time-limit 60");
   suite->add_flag("--json", suite_json, "print one JSON object per result");
   suite->add_flag("--no-baseline", no_baseline, "run weft only");
   suite
