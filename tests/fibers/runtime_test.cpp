@@ -119,12 +119,12 @@ TEST_CASE("runtime: builder rejects invalid settings with config_error", "[fiber
   CHECK(config_message(builder::multi_thread().worker_threads(1).event_interval(1)).empty());
 }
 
-// builder::build() documents "config_error for 0 workers", but
-// worker_threads(0) is taken as "one per core" (runtime.cpp, builder::build:
-// `if (!current_ && n == 0) n = hardware_concurrency`), so it never throws.
-TEST_CASE("runtime: builder rejects worker_threads(0) with config_error", "[fibers][runtime][.bug]") {
+// Regression: worker_threads(0) used to be taken as "one per core" (the
+// unset default), so it never threw although build() documents
+// "config_error for 0 workers". Found by this suite, fixed in runtime.cpp.
+TEST_CASE("runtime: builder rejects worker_threads(0) with config_error", "[fibers][runtime][regression]") {
   CHECK_THAT(config_message(weft::builder::multi_thread().worker_threads(0)),
-             Catch::Contains("worker"));
+             Catch::Contains("worker_threads(0)"));
 }
 
 TEST_CASE("runtime: the default multi-thread builder starts one worker per core", "[fibers][runtime]") {
