@@ -141,10 +141,11 @@ class worker {
   context* runnext_ = nullptr;  // LIFO slot: the fiber woken/spawned last
   std::uint32_t runnext_streak_ = 0;
   context* dispatcher_ = nullptr;  // Boost's dispatcher context, when ready
+  context* dispatcher_self_ = nullptr;  // Boost's dispatcher context, always
   context* yielding_ = nullptr;
   std::uint32_t ticks_ = 0;
   std::uint32_t last_dispatch_ = 0;
-  std::uint32_t until_poll_ = 0;
+  std::uint32_t last_poll_ = 0;
   std::uint64_t id_next_ = 0;
   std::uint64_t id_limit_ = 0;
   stack_cache stacks_;

@@ -183,7 +183,7 @@ void worker::run_detached(context* ctx) noexcept {
 void worker::awakened(context* ctx) noexcept {
   settle();
   if (ctx->is_context(boost::fibers::type::dispatcher_context)) {
-    dispatcher_ = ctx;
+    dispatcher_ = dispatcher_self_ = ctx;
     return;
   }
   if (is_pinned(ctx)) {
@@ -243,13 +243,16 @@ context* worker::pick_next() noexcept {
 
 context* worker::pick() noexcept {
   ++ticks_;
-  if (++until_poll_ >= core_.event_interval) {
-    until_poll_ = 0;
-    // Poll the loop only when fibers wait on it; timers are cheap to check.
-    if (io_waits > 0) {
+  // Timers and the event loop are serviced only when the dispatcher picks:
+  // a fiber calls pick_next() while it parks, holding its waiter's lock
+  // until the switch, and a timer or fd event firing here could claim that
+  // very waiter (a self-deadlock seen under load). The dispatcher runs at
+  // least every kDispatchEvery picks, so timers are checked that often.
+  if (running_ == dispatcher_self_) {
+    timers_.fire_due(core_.clock.now());
+    if (io_waits > 0 && ticks_ - last_poll_ >= core_.event_interval) {
+      last_poll_ = ticks_;
       poll();
-    } else {
-      timers_.fire_due(core_.clock.now());
     }
   }
   if (dispatcher_ && (notified_.load(std::memory_order_relaxed) ||
