@@ -358,9 +358,10 @@ void progress::loop() {
     if (limit_s_ > 0 && s >= limit_s_) {
       std::fprintf(stderr,
                    "%sfiber-bench: %s: no result after %.0f s (--time-limit): the run hangs or "
-                   "is pathologically slow; inspect it with `gdb -p %d -batch -ex 'thread apply "
-                   "all bt'` next time. Giving up, exit code 3.\n",
-                   drawn ? "\r\033[K" : "", label_.c_str(), s, static_cast<int>(::getpid()));
+                   "is pathologically slow. Giving up, exit code 3. To see where it is stuck, "
+                   "rerun with --time-limit 0 and `gdb -p <pid> -batch -ex 'thread apply all "
+                   "bt'`.\n",
+                   drawn ? "\r\033[K" : "", label_.c_str(), s);
       std::fflush(stderr);
       if (g_hang_handler) g_hang_handler();
       std::fflush(stdout);
