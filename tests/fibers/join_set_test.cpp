@@ -313,7 +313,7 @@ TEST_CASE("join_set: many tasks joined in completion order", "[fibers][join_set]
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(workers);
-    constexpr int kTasks = 3000;
+    constexpr int kTasks = 1000;
     const long long sum = rt.block_on([] {
       weft::join_set<long long> set;
       for (long long i = 0; i < kTasks; ++i) {
