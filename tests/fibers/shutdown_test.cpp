@@ -211,7 +211,7 @@ TEST_CASE("shutdown: a plain thread blocked in join is released with cancelled",
 }
 
 TEST_CASE("shutdown: shutdown_timeout returns false when a fiber ignores cancellation",
-          "[fibers][shutdown][slow]") {
+          "[fibers][shutdown][slow][timing]") {
   // The stuck fiber's workers are detached and leaked on purpose (runtime.hpp),
   // so there is no fd check here.
   std::atomic<bool> stop{false}, started{false}, finished{false};
