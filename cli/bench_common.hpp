@@ -250,6 +250,11 @@ std::unique_ptr<workload> make_idle_cpu_workload();
 // baseline when asked) and reports every result.
 void run_workload(workload& w, const common_options& opts, reporter& rep);
 
+// integer_in() validates a non-negative integer flag in [lo, hi], with a
+// clearer message than CLI::Range for a non-number ("'abc' is not an
+// integer").
+CLI::Validator integer_in(std::uint64_t lo, std::uint64_t hi);
+
 // percentile() is the p-th percentile (0..100) of `v` (reordered; v non-empty).
 std::int64_t percentile(std::vector<std::int64_t>& v, double p);
 

@@ -89,7 +89,7 @@ class idle_workload final : public workload {
   void add_options(CLI::App& sub) override {
     sub.add_option("-n,--count", count_, "fibers to park")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+        ->check(integer_in(1, 10'000'000));
   }
   void set_quick() override { count_ = kQuick; }
 

@@ -42,10 +42,10 @@ class spawn_workload final : public workload {
   void add_options(CLI::App& sub) override {
     sub.add_option("-n,--count", count_, "fibers to spawn")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+        ->check(integer_in(1, 1'000'000'000));
     sub.add_option("--batch", batch_, "fibers spawned, then joined, at a time")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000}));
+        ->check(integer_in(1, 1'000'000));
   }
   void set_quick() override { count_ = kQuick; }
 

@@ -64,17 +64,17 @@ class timers_workload final : public workload {
   void add_options(CLI::App& sub) override {
     sub.add_option("-n,--count", p_.count, "sleeping fibers")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+        ->check(integer_in(1, 10'000'000));
     sub.add_option("--sleeps", p_.sleeps, "sleeps per fiber")
         ->capture_default_str()
-        ->check(CLI::Range(1u, 1000u));
+        ->check(integer_in(1, 1000));
     sub.add_option("--seed", p_.seed, "seed of the pseudo-random durations")->capture_default_str();
     sub.add_option("--min-ms", p_.min_ms, "shortest sleep, ms")
         ->capture_default_str()
-        ->check(CLI::Range(0u, 10'000u));
+        ->check(integer_in(0, 10'000));
     sub.add_option("--max-ms", p_.max_ms, "longest sleep, ms (>= --min-ms)")
         ->capture_default_str()
-        ->check(CLI::Range(0u, 10'000u));
+        ->check(integer_in(0, 10'000));
     sub.callback([this] {
       if (p_.max_ms < p_.min_ms) throw CLI::ValidationError("--max-ms", "must be >= --min-ms");
     });

@@ -35,7 +35,7 @@ class yield_workload final : public workload {
   void add_options(CLI::App& sub) override {
     sub.add_option("-n,--count,--yields", count_, "yields in total (both fibers)")
         ->capture_default_str()
-        ->check(CLI::Range(std::uint64_t{2}, std::uint64_t{10'000'000'000}));
+        ->check(integer_in(2, 10'000'000'000));
   }
   void set_quick() override { count_ = kQuick; }
 
