@@ -26,12 +26,10 @@ void blocking_pool::submit(task_base* t) {
   }
   queue_.push_back(t);
   in_flight_.fetch_add(1, std::memory_order_acq_rel);
-  if (idle_ > 0) {
-    --idle_;  // claimed: that thread will take a job
-    cv_.notify_one();
-    return;
-  }
-  if (threads_ < max_) {
+  // idle_ counts threads waiting for work right now; start a thread when
+  // there are more queued jobs than idle threads to take them.
+  if (idle_ > 0) cv_.notify_one();
+  if (queue_.size() > idle_ && threads_ < max_) {
     try {
       std::thread th([this] { run(); });
       th.detach();
@@ -65,16 +63,9 @@ void blocking_pool::run() noexcept {
     }
     if (shutdown_) break;
     ++idle_;
-    const bool woke = cv_.wait_for(lk, keep_alive_, [&] { return !queue_.empty() || shutdown_; });
-    if (!woke) {
-      --idle_;  // timed out idle: retire
-      break;
-    }
-    // Either submit() already took our idle slot, or shutdown did.
-    if (queue_.empty() && shutdown_) {
-      if (idle_ > 0) --idle_;
-      break;
-    }
+    const bool work = cv_.wait_for(lk, keep_alive_, [&] { return !queue_.empty() || shutdown_; });
+    --idle_;
+    if (!work) break;  // idle for the whole keep-alive: retire
   }
   if (--threads_ == 0) exited_.notify_all();
 }

@@ -358,12 +358,21 @@ void runtime_core::fire_all_timers() noexcept {
   for (auto& w : workers) w->timers().fire_due(now);
 }
 
-bool runtime_core::try_auto_advance() noexcept {
+bool runtime_core::try_auto_advance(worker& self) noexcept {
+  // One advancer at a time, and the advancer leaves the parked state before
+  // it lets another worker look: otherwise two workers that both saw every
+  // worker parked could each move the clock, the second one past a fiber
+  // the first one just woke (found by tests/fibers/time_test.cpp).
+  std::lock_guard<std::mutex> lk(advance_lock_);
   if (parked.load(std::memory_order_seq_cst) < workers.size()) return false;
   if (blocking.in_flight() != 0 || !shared_empty()) return false;
+  for (auto& w : workers) {
+    if (w->has_remote_wake()) return false;
+  }
   std::int64_t next = no_deadline;
   for (auto& w : workers) next = std::min(next, w->timers().next_deadline());
   if (next == no_deadline) return false;
+  self.unpark();
   clock.advance_to(next);
   fire_all_timers();
   return true;

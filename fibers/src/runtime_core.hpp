@@ -101,6 +101,11 @@ class worker {
   runtime_core& core() const noexcept { return core_; }
   std::uint32_t index() const noexcept { return index_; }
   bool is_parked() const noexcept { return sleeping_.load(std::memory_order_acquire); }
+  // has_remote_wake() is true when Boost queued a context for this worker
+  // that it has not taken in yet.
+  bool has_remote_wake() const noexcept { return notified_.load(std::memory_order_seq_cst); }
+  // unpark() leaves the parked state (idempotent with a waker's wake_if_parked).
+  void unpark() noexcept;
   // running() is the context running on this worker right now. Boost's
   // scheduler resumes only what pick_next() returns, so pick_next() tracks
   // it; reading it avoids Boost's thread_local lookup (~15 ns) on hot paths.
@@ -199,7 +204,7 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
 
   // Paused-clock auto-advance: called by a worker about to park; returns
   // true if time moved (timers fired).
-  bool try_auto_advance() noexcept;
+  bool try_auto_advance(worker& self) noexcept;
   // fire_all_timers() fires due timers of every shard.
   void fire_all_timers() noexcept;
 
@@ -249,6 +254,7 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   // Shutdown: waiters for `alive` reaching zero.
   spin_lock idle_lock_;
   wait_list idle_waiters_;
+  std::mutex advance_lock_;  // one paused-clock auto-advance at a time
   // Worker main contexts wait here until `stopping`.
   spin_lock stop_lock_;
   wait_list stop_waiters_;

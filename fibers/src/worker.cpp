@@ -305,6 +305,12 @@ void worker::notify() noexcept {
   wake_if_parked();
 }
 
+void worker::unpark() noexcept {
+  if (sleeping_.exchange(false, std::memory_order_acq_rel)) {
+    core_.parked.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
 bool worker::wake_if_parked() noexcept {
   if (!sleeping_.load(std::memory_order_seq_cst)) return false;
   if (!sleeping_.exchange(false, std::memory_order_acq_rel)) return false;
@@ -340,16 +346,11 @@ void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noex
 void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
   sleeping_.store(true, std::memory_order_seq_cst);
   core_.parked.fetch_add(1, std::memory_order_seq_cst);
-  auto unpark = [&] {
-    if (sleeping_.exchange(false, std::memory_order_acq_rel)) {
-      core_.parked.fetch_sub(1, std::memory_order_acq_rel);
-    }
-  };
   if (has_outside_work() || core_.stopping.load(std::memory_order_acquire)) {
     unpark();
     return;
   }
-  if (core_.clock.paused() && core_.try_auto_advance()) {
+  if (core_.clock.paused() && core_.try_auto_advance(*this)) {
     unpark();
     return;
   }

@@ -248,7 +248,7 @@ TEST_CASE("blocking: idle pool threads retire after the keep-alive", "[fibers][b
 // `idle_` (a size_t) underflows once the last thread retires: metrics report
 // an enormous blocking_idle, and the next submit() "claims" a thread that
 // does not exist, queues the job and starts no thread: the job never runs.
-TEST_CASE("blocking: a job submitted after the pool's threads retired still runs", "[fibers][blocking][.bug]") {
+TEST_CASE("blocking: a job submitted after the pool's threads retired still runs", "[fibers][blocking][regression]") {
   auto rt = weft::builder::multi_thread()
                 .worker_threads(1)
                 .max_blocking_threads(2)

@@ -302,7 +302,7 @@ TEST_CASE("time: sleep is a cancellation point on a paused clock too", "[fibers]
 // atomic with advance_to(): a worker still counted as parked while it is on
 // its way to run such a fiber lets another worker advance the clock first.
 // The woken fiber then reads a clock already past its deadline.
-TEST_CASE("time: a paused clock does not advance past a woken fiber", "[fibers][time][.bug]") {
+TEST_CASE("time: a paused clock does not advance past a woken fiber", "[fibers][time][regression]") {
   auto rt = weft_test::make_runtime(4, /*paused=*/true);
   const int late = rt.block_on([] {
     std::atomic<int> seen{0};

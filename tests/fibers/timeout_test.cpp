@@ -315,8 +315,8 @@ TEST_CASE("timeout: works on a plain thread", "[fibers][timeout][timing]") {
 
 TEST_CASE("timeout: many fibers with staggered timeouts each time out at their deadline",
           "[fibers][timeout]") {
-  // (On 4 workers this trips over the auto-advance race: see the [.bug]
-  // test "time: a paused clock never moves while a fiber runs".)
+  // (Also run on 4 workers by the regression test
+  // "time: a paused clock does not advance past a woken fiber".)
   const int workers = GENERATE(0, 1);
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
