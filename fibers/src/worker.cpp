@@ -84,6 +84,10 @@ bool is_pinned(const context* ctx) noexcept {
 worker::worker(runtime_core& core, std::uint32_t index) : core_(core), index_(index) {
   event_config* cfg = event_config_new();
   if (!cfg) throw std::system_error(ENOMEM, std::generic_category(), "weft: event_config_new");
+  // The precise timer: libevent's default uses the coarse monotonic clock,
+  // 4 ms resolution on this kind of VM, which made every sleep up to 4 ms
+  // late (measured: p50 lateness 2.4 ms before, 57-152 us after).
+  event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
   base_ = event_base_new_with_config(cfg);
   event_config_free(cfg);
   if (!base_) throw std::system_error(errno ? errno : EMFILE, std::generic_category(), "weft: event_base_new");
