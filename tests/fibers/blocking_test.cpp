@@ -149,7 +149,7 @@ TEST_CASE("blocking: max_blocking_threads bounds the pool", "[fibers][blocking]"
   leaks.finish();
 }
 
-TEST_CASE("blocking: abort cancels a job that has not started; a running job finishes",
+TEST_CASE("blocking: abort cancels a job that has not started and a running job finishes",
           "[fibers][blocking][cancel]") {
   weft_test::leak_check leaks;
   {

@@ -169,7 +169,7 @@ TEST_CASE("interval: lateness up to 5 ms is not a missed tick", "[fibers][interv
   }
 }
 
-TEST_CASE("interval: make_interval_at starts at the given instant; reset restarts the period",
+TEST_CASE("interval: make_interval_at starts at the given instant and reset restarts the period",
           "[fibers][interval]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));

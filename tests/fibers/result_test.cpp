@@ -37,7 +37,7 @@ TEST_CASE("result: errc::timeout is std::errc::timed_out, cancelled is operation
   CHECK(weft::make_error_condition(weft::errc::full) == weft::make_error_code(weft::errc::full));
 }
 
-TEST_CASE("result: result<T> holds a value or an error; value() throws system_error", "[fibers][result]") {
+TEST_CASE("result: result<T> holds a value or an error and value() throws system_error", "[fibers][result]") {
   weft::result<int> ok = 5;
   CHECK(ok.has_value());
   CHECK(*ok == 5);

@@ -334,7 +334,7 @@ TEST_CASE("runtime: a handle that outlives its runtime spawns cancelled tasks", 
   leaks.finish();
 }
 
-TEST_CASE("runtime: moving a runtime keeps it; move-assigning shuts the old one down", "[fibers][runtime]") {
+TEST_CASE("runtime: moving a runtime keeps it and move-assigning shuts the old one down", "[fibers][runtime]") {
   weft_test::leak_check leaks;
   {
     std::atomic<int> unwound{0};

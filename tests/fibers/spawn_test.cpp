@@ -82,7 +82,7 @@ TEST_CASE("spawn: join returns each fiber's value", "[fibers][spawn]") {
   leaks.finish();
 }
 
-TEST_CASE("spawn: arguments are decayed copies; move-only arguments are moved in", "[fibers][spawn]") {
+TEST_CASE("spawn: arguments are decayed copies and move-only arguments are moved in", "[fibers][spawn]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -488,7 +488,7 @@ TEST_CASE("join_handle: a detached fiber runs to completion", "[fibers][join_han
   leaks.finish();
 }
 
-TEST_CASE("spawn: ids are unique and match this_fiber::id(); spawn_with names the fiber",
+TEST_CASE("spawn: ids are unique and match this_fiber::id() and spawn_with names the fiber",
           "[fibers][spawn]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));

@@ -397,7 +397,7 @@ TEST_CASE("waiter: abort claims a parked fiber's waiter with reason cancelled", 
   leaks.finish();
 }
 
-TEST_CASE("waiter: a non-cancellable park ignores abort; the next wait delivers it", "[fibers][waiter][cancel]") {
+TEST_CASE("waiter: a non-cancellable park ignores abort and the next wait delivers it", "[fibers][waiter][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
