@@ -239,15 +239,13 @@ TEST_CASE("blocking: idle pool threads retire after the keep-alive", "[fibers][b
   CHECK(h.spawn_blocking([] { return 2; }).join() == 2);
 }
 
-// blocking_pool::run() (fibers/src/blocking_pool.cpp) keeps `idle_` as the
-// number of idle threads not yet claimed. submit() claims one (`--idle_`,
-// notify_one) and returns. If a busy pool thread then takes that job from
-// the queue first (its `while (!queue_.empty())` loop), the notified idle
-// thread finds the queue empty and keeps waiting; when its keep-alive runs
-// out, `cv_.wait_for` returns false and it decrements `idle_` a second time.
-// `idle_` (a size_t) underflows once the last thread retires: metrics report
-// an enormous blocking_idle, and the next submit() "claims" a thread that
-// does not exist, queues the job and starts no thread: the job never runs.
+// Regression: blocking_pool kept `idle_` as "idle threads not yet claimed";
+// submit() claimed one (`--idle_`, notify_one), but if a busy pool thread
+// took that job first, the notified thread kept waiting and, at the end of
+// its keep-alive, decremented `idle_` a second time. The size_t underflowed
+// once the last thread retired (metrics showed blocking_idle 2^64-1) and the
+// next job was queued with no thread to run it. Found by this suite; fixed
+// in b407138.
 TEST_CASE("blocking: a job submitted after the pool's threads retired still runs", "[fibers][blocking][regression]") {
   auto rt = weft::builder::multi_thread()
                 .worker_threads(1)

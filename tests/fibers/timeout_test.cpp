@@ -315,9 +315,7 @@ TEST_CASE("timeout: works on a plain thread", "[fibers][timeout][timing]") {
 
 TEST_CASE("timeout: many fibers with staggered timeouts each time out at their deadline",
           "[fibers][timeout]") {
-  // (Also run on 4 workers by the regression test
-  // "time: a paused clock does not advance past a woken fiber".)
-  const int workers = GENERATE(0, 1);
+  const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
   {
