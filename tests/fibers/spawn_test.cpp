@@ -520,3 +520,29 @@ TEST_CASE("spawn: ids are unique and match this_fiber::id() and spawn_with names
   CHECK(o.name == "worker-a");
   CHECK(o.unnamed.empty());
 }
+
+// join_error derives from std::nested_exception, whose constructor captures
+// std::current_exception(). task_base::rethrow_outcome() (fibers/src/task.cpp)
+// throws join_error(kind::cancelled, ...) outside any handler of its own, so
+// when join() is called from inside a catch block, the cancelled join_error
+// nests the caller's unrelated exception: rethrow_nested() rethrows it as if
+// the task had thrown it. (Called elsewhere, nested_ptr() is null and
+// rethrow_nested() calls std::terminate.) A cancelled task threw nothing.
+TEST_CASE("join_handle: a cancelled join_error nests no exception", "[fibers][join_handle][.bug]") {
+  auto rt = weft_test::make_runtime(0);
+  const bool nested = rt.block_on([] {
+    auto h = weft::spawn([] { weft::time::sleep(1h); });
+    h.abort();
+    try {
+      throw std::runtime_error("the caller's own, unrelated exception");
+    } catch (const std::exception&) {
+      try {
+        h.join();
+      } catch (const weft::join_error& e) {
+        return e.is_cancelled() && e.nested_ptr() != nullptr;
+      }
+    }
+    return false;
+  });
+  CHECK_FALSE(nested);
+}
