@@ -108,6 +108,20 @@ void task_base::join_wait() {
   }
 }
 
+bool task_base::link_joiner(wait_list::node& n) noexcept {
+  spin_guard lk(lock_);
+  if (done_.load(std::memory_order_acquire)) return false;
+  n.fired = false;
+  joiners_.push_back(n);
+  return true;
+}
+
+bool task_base::unlink_joiner(wait_list::node& n) noexcept {
+  spin_guard lk(lock_);
+  joiners_.remove(n);
+  return n.fired;
+}
+
 void task_base::rethrow_outcome() const {
   switch (outcome_) {
     case outcome::value:

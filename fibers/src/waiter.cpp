@@ -105,16 +105,23 @@ wake_reason waiter::park(spin_guard* outer, std::int64_t deadline_ns, bool cance
   worker* w = current_worker();
   cancel_context& cc = current_cancel_context();
   task_base* task = (cancellable && ctx_) ? task_of(ctx_) : nullptr;
-  // Deliver what is already due, before publishing anything.
+  // Deliver what is already due, before parking. The waiter may already be
+  // reachable (a select links it into several lists before parking), so the
+  // cancellation must win the claim first: if another source claimed it, that
+  // wake stands and the cancellation waits for the next suspension point.
   if (cancellable) {
-    if (task && task->take_cancel()) {
-      if (outer) outer->unlock();
-      throw cancelled();
+    if (task && task->cancel_requested() && !task->cancel_delivered()) {
+      if (wake_token self = claim(wake_reason::cancelled); self && task->take_cancel()) {
+        if (outer) outer->unlock();
+        throw cancelled();
+      }
     }
     if (cc.scopes) {
       if (cancel_scope* s = expired_scope(cc, clock_now(ctx_ ? w : nullptr))) {
-        if (outer) outer->unlock();
-        throw_scope(s);
+        if (wake_token self = claim(wake_reason::cancelled); self) {
+          if (outer) outer->unlock();
+          throw_scope(s);
+        }
       }
     }
   }

@@ -87,6 +87,14 @@ class task_base {
   // Throws: weft::cancelled if the *calling* fiber is cancelled meanwhile.
   void join_wait();
 
+  // link_joiner() links `n` to be woken when the task finishes (a select
+  // waiting on a join handle); returns false, linking nothing, when it has
+  // finished already.
+  bool link_joiner(wait_list::node& n) noexcept;
+  // unlink_joiner() unlinks `n` if still linked; returns whether the
+  // completion fired through it.
+  bool unlink_joiner(wait_list::node& n) noexcept;
+
   // rethrow_outcome() throws join_error for panicked/cancelled tasks.
   void rethrow_outcome() const;
 

@@ -115,7 +115,11 @@ class waiter {
   }
 
   // park() suspends until claimed. `outer` (may be null) is released once
-  // the waiter is published. `deadline_ns` is on the runtime clock
+  // the waiter is published. A waiter that is already reachable by other
+  // sources before park() (a select linked into several lists) may have been
+  // claimed already: park() then returns at once, and a cancellation that is
+  // due stays pending for the next suspension point, so a hand-off that won
+  // is never discarded. `deadline_ns` is on the runtime clock
   // (weft::time::clock). Returns notified or timeout.
   // Throws: weft::cancelled when the fiber is cancelled while waiting or
   //   was cancelled before (delivered once), unless `cancellable` is false.
@@ -156,6 +160,11 @@ class wait_list {
     node* prev = nullptr;
     node* next = nullptr;
     bool linked = false;
+    // fired is set (under the owner's lock) when a wake_one()/wake_all() of
+    // this list, or a primitive's own hand-off, claimed the waiter through
+    // this node. A select registered in several lists reads it, under the
+    // same lock, to learn which branch won.
+    bool fired = false;
     void* value = nullptr;
     std::uintptr_t count = 0;
   };
@@ -196,7 +205,10 @@ class wait_list {
     while (node* n = head_) {
       remove(*n);
       wake_token t = n->w->claim(why);
-      if (t) return t;
+      if (t) {
+        n->fired = true;
+        return t;
+      }
     }
     return {};
   }
@@ -207,7 +219,11 @@ class wait_list {
     std::size_t woken = 0;
     while (node* n = head_) {
       remove(*n);
-      if (n->w->notify(why)) ++woken;
+      wake_token t = n->w->claim(why);
+      if (t) {
+        n->fired = true;
+        ++woken;
+      }
     }
     return woken;
   }

@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: MIT
+// weft::sync umbrella: every fiber-aware synchronisation primitive.
+#pragma once
+
+#include "weft/sync/error.hpp"
