@@ -2,4 +2,9 @@
 // weft::sync umbrella: every fiber-aware synchronisation primitive.
 #pragma once
 
+#include "weft/sync/cancellation_token.hpp"
 #include "weft/sync/error.hpp"
+#include "weft/sync/mpsc.hpp"
+#include "weft/sync/notify.hpp"
+#include "weft/sync/oneshot.hpp"
+#include "weft/sync/select.hpp"

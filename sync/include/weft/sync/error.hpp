@@ -3,6 +3,7 @@
 // with the reason (closed, full, timeout), so no message is silently lost.
 #pragma once
 
+#include <ostream>
 #include <system_error>
 #include <utility>
 
@@ -25,6 +26,12 @@ struct send_error {
   bool is_full() const noexcept { return code == errc::full; }
   bool is_timeout() const noexcept { return code == errc::timeout; }
 };
+
+// operator<<() prints the reason (the value is not printed).
+template <class Ch, class Tr, class T>
+std::basic_ostream<Ch, Tr>& operator<<(std::basic_ostream<Ch, Tr>& os, const send_error<T>& e) {
+  return os << "send_error(" << e.code.message() << ")";
+}
 
 // send_result<T> is what every send returns: success, or the send_error
 // holding the value back. `.value()` throws std::system_error with the code.

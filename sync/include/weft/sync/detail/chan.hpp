@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+// chan<T>: the shared state of an mpsc channel. Internal: do not depend on it.
+//
+// One spin_lock guards everything. A sender that finds a parked receiver
+// hands the value straight into the receiver's slot (after winning the
+// receiver's claim); a receiver that pops from a full bounded buffer pulls
+// one parked sender's value in. Parked senders therefore only exist while the
+// buffer is full, and parked receivers only while it is empty. Wake-ups that
+// complete nothing (close, last sender gone) claim without setting
+// node.fired, so a select re-polls and sees the branch disabled.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include "weft/sync/detail/ring.hpp"
+#include "weft/sync/detail/select_branch.hpp"
+
+namespace weft::sync::detail {
+
+// recv_status is the outcome of one receive attempt.
+enum class recv_status { value, empty, closed, timeout };
+// send_status is the outcome of one send attempt.
+enum class send_status { sent, full, closed, timeout };
+
+template <class T>
+class chan {
+ public:
+  explicit chan(std::size_t capacity) noexcept : cap_(capacity) {}
+  chan(const chan&) = delete;
+  chan& operator=(const chan&) = delete;
+
+  // Reference counting: every sender handle and the receiver hold one.
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  std::size_t capacity() const noexcept { return cap_; }
+
+  void add_sender() noexcept {
+    spin_guard lk(lock_);
+    ++senders_;
+  }
+
+  // drop_sender() wakes every parked receiver when the last sender goes.
+  void drop_sender() noexcept {
+    spin_guard lk(lock_);
+    if (--senders_ == 0) wake_all_unfired(recvq_);
+  }
+
+  // close() stops sends (parked senders get their value back); buffered
+  // messages stay receivable.
+  void close() noexcept {
+    spin_guard lk(lock_);
+    rx_closed_ = true;
+    wake_all_unfired(sendq_);
+  }
+
+  // drop_receiver() closes and destroys what is buffered (outside the lock).
+  void drop_receiver() noexcept {
+    ring<T> dead;
+    {
+      spin_guard lk(lock_);
+      rx_closed_ = true;
+      wake_all_unfired(sendq_);
+      buf_.swap(dead);
+    }
+  }
+
+  bool is_closed() const noexcept {
+    spin_guard lk(lock_);
+    return rx_closed_;
+  }
+
+  std::size_t size() const noexcept {
+    spin_guard lk(lock_);
+    return buf_.size();
+  }
+
+  // send() delivers `v` (moved from only when sent). `try_only` never parks.
+  send_status send(T& v, std::int64_t deadline_ns, bool try_only) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    for (;;) {
+      if (rx_closed_) return send_status::closed;
+      if (deliver_locked(v, tok)) {
+        lk.unlock();
+        tok.resume();
+        return send_status::sent;
+      }
+      if (try_only) return send_status::full;
+      waiter w;
+      wait_list::node n(w);
+      n.value = &v;
+      sendq_.push_back(n);
+      wake_reason why;
+      try {
+        why = w.park(&lk, deadline_ns);
+      } catch (...) {
+        spin_guard g(lock_);
+        sendq_.remove(n);
+        throw;
+      }
+      lk.lock();
+      sendq_.remove(n);
+      if (n.fired) return send_status::sent;
+      if (why == wake_reason::timeout && !rx_closed_) return send_status::timeout;
+    }
+  }
+
+  // recv() fills `out` from the buffer or a sender's hand-off.
+  recv_status recv(std::optional<T>& out, std::int64_t deadline_ns, bool try_only) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    for (;;) {
+      if (take_locked(out, tok)) {
+        lk.unlock();
+        tok.resume();
+        return recv_status::value;
+      }
+      if (senders_ == 0 || rx_closed_) return recv_status::closed;
+      if (try_only) return recv_status::empty;
+      waiter w;
+      wait_list::node n(w);
+      n.value = &out;
+      recvq_.push_back(n);
+      wake_reason why;
+      try {
+        why = w.park(&lk, deadline_ns);
+      } catch (...) {
+        spin_guard g(lock_);
+        recvq_.remove(n);
+        throw;
+      }
+      lk.lock();
+      recvq_.remove(n);
+      if (n.fired) return recv_status::value;
+      if (why == wake_reason::timeout) return recv_status::timeout;
+    }
+  }
+
+  // ---- select (see select_branch.hpp) ----
+  poll select_try_recv(std::optional<T>& out) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    if (take_locked(out, tok)) {
+      lk.unlock();
+      tok.resume();
+      return poll::ready;
+    }
+    return (senders_ == 0 || rx_closed_) ? poll::disabled : poll::pending;
+  }
+
+  poll select_arm_recv(waiter& w, wait_list::node& n, std::optional<T>& out) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    if (!buf_.empty()) {
+      if (!claim_self(w)) return poll::pending;
+      (void)take_locked(out, tok);
+      lk.unlock();
+      tok.resume();
+      return poll::ready;
+    }
+    if (senders_ == 0 || rx_closed_) return poll::disabled;
+    n.value = &out;
+    n.fired = false;
+    recvq_.push_back(n);
+    return poll::pending;
+  }
+
+  bool select_disarm_recv(wait_list::node& n) noexcept {
+    spin_guard lk(lock_);
+    recvq_.remove(n);
+    return n.fired;
+  }
+
+  poll select_try_send(T& v) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    if (rx_closed_) return poll::disabled;
+    if (!deliver_locked(v, tok)) return poll::pending;
+    lk.unlock();
+    tok.resume();
+    return poll::ready;
+  }
+
+  poll select_arm_send(waiter& w, wait_list::node& n, T& v) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    if (rx_closed_) return poll::disabled;
+    if (!recvq_.empty() || has_room()) {
+      if (!claim_self(w)) return poll::pending;
+      // Every parked receiver may have been claimed elsewhere and the buffer
+      // may be full: then this select woke itself for nothing and re-polls.
+      if (!deliver_locked(v, tok)) return poll::pending;
+      lk.unlock();
+      tok.resume();
+      return poll::ready;
+    }
+    n.value = &v;
+    n.fired = false;
+    sendq_.push_back(n);
+    return poll::pending;
+  }
+
+  bool select_disarm_send(wait_list::node& n) noexcept {
+    spin_guard lk(lock_);
+    sendq_.remove(n);
+    return n.fired;
+  }
+
+ private:
+  ~chan() = default;
+
+  bool has_room() const noexcept { return cap_ == 0 || buf_.size() < cap_; }
+
+  // deliver_locked() hands `v` to a parked receiver or buffers it; false
+  // (v untouched) when the buffer is full and nobody could take it.
+  bool deliver_locked(T& v, wake_token& tok) {
+    while (wait_list::node* n = recvq_.front()) {
+      recvq_.remove(*n);
+      if (wake_token t = n->w->claim(wake_reason::notified)) {
+        static_cast<std::optional<T>*>(n->value)->emplace(std::move(v));
+        n->fired = true;
+        tok = std::move(t);
+        return true;
+      }
+    }
+    if (!has_room()) return false;
+    buf_.push_back(std::move(v));
+    return true;
+  }
+
+  // take_locked() pops the oldest message into `out` and refills the buffer
+  // from the first parked sender that can still be claimed.
+  bool take_locked(std::optional<T>& out, wake_token& tok) {
+    if (buf_.empty()) return false;
+    out.emplace(buf_.pop_front());
+    while (wait_list::node* n = sendq_.front()) {
+      sendq_.remove(*n);
+      if (wake_token t = n->w->claim(wake_reason::notified)) {
+        buf_.push_back(std::move(*static_cast<T*>(n->value)));
+        n->fired = true;
+        tok = std::move(t);
+        break;
+      }
+    }
+    return true;
+  }
+
+  // wake_all_unfired() wakes every waiter of `q` without completing its
+  // operation (the waiter re-checks the channel state).
+  static void wake_all_unfired(wait_list& q) noexcept {
+    while (wait_list::node* n = q.front()) {
+      q.remove(*n);
+      (void)n->w->notify(wake_reason::notified);
+    }
+  }
+
+  mutable spin_lock lock_;
+  ring<T> buf_;
+  const std::size_t cap_;  // 0: unbounded
+  wait_list recvq_;        // node.value: std::optional<T>* to fill
+  wait_list sendq_;        // node.value: T* to move from
+  std::size_t senders_ = 0;
+  bool rx_closed_ = false;
+  std::atomic<std::uint32_t> refs_{0};
+};
+
+}  // namespace weft::sync::detail

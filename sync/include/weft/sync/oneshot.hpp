@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// weft::sync::oneshot: a channel for exactly one value (a reply slot). The
+// receiver learns when the sender was dropped without sending.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+
+#include "weft/fibers/result.hpp"
+#include "weft/fibers/time.hpp"
+#include "weft/sync/detail/deadline.hpp"
+#include "weft/sync/detail/select_branch.hpp"
+#include "weft/sync/error.hpp"
+
+namespace weft::sync::detail {
+
+// oneshot_state is the shared slot. The value is stored in the slot; a parked
+// receiver is woken (fired) and takes it under the lock, so a select branch
+// that loses takes nothing.
+template <class T>
+class oneshot_state {
+ public:
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // send(): false (v untouched) when the receiver is gone.
+  bool send(T& v) {
+    wake_token tok;
+    spin_guard lk(lock_);
+    if (rx_gone_) return false;
+    value_.emplace(std::move(v));
+    tok = waiters_.wake_one();
+    lk.unlock();
+    tok.resume();
+    return true;
+  }
+
+  void drop_sender() noexcept {
+    spin_guard lk(lock_);
+    tx_gone_ = true;
+    // Nothing to hand over: wake without firing; receivers re-check.
+    while (wait_list::node* n = waiters_.front()) {
+      waiters_.remove(*n);
+      (void)n->w->notify();
+    }
+  }
+
+  void drop_receiver() noexcept {
+    std::optional<T> dead;
+    spin_guard lk(lock_);
+    rx_gone_ = true;
+    dead.swap(value_);
+    lk.unlock();
+  }
+
+  bool receiver_gone() const noexcept {
+    spin_guard lk(lock_);
+    return rx_gone_;
+  }
+
+  // recv(): the value, or errc::closed / empty / timeout.
+  result<T> recv(std::int64_t deadline_ns, bool try_only) {
+    spin_guard lk(lock_);
+    for (;;) {
+      if (value_) return take_locked();
+      if (tx_gone_) return make_error_code(errc::closed);
+      if (try_only) return make_error_code(errc::empty);
+      waiter w;
+      wait_list::node n(w);
+      waiters_.push_back(n);
+      wake_reason why;
+      try {
+        why = w.park(&lk, deadline_ns);
+      } catch (...) {
+        spin_guard g(lock_);
+        waiters_.remove(n);
+        throw;
+      }
+      lk.lock();
+      waiters_.remove(n);
+      if (why == wake_reason::timeout && !value_) return make_error_code(errc::timeout);
+    }
+  }
+
+  poll select_try(std::optional<T>& out) {
+    spin_guard lk(lock_);
+    if (value_) {
+      out.emplace(take_locked());
+      return poll::ready;
+    }
+    return tx_gone_ ? poll::disabled : poll::pending;
+  }
+  poll select_arm(waiter& w, wait_list::node& n, std::optional<T>& out) {
+    spin_guard lk(lock_);
+    if (value_) {
+      if (!claim_self(w)) return poll::pending;
+      out.emplace(take_locked());
+      return poll::ready;
+    }
+    if (tx_gone_) return poll::disabled;
+    n.fired = false;
+    waiters_.push_back(n);
+    return poll::pending;
+  }
+  bool select_disarm(wait_list::node& n, std::optional<T>& out) noexcept {
+    spin_guard lk(lock_);
+    waiters_.remove(n);
+    if (!n.fired || !value_) return false;
+    out.emplace(take_locked());
+    return true;
+  }
+
+ private:
+  T take_locked() {
+    T v(std::move(*value_));
+    value_.reset();
+    tx_gone_ = true;  // one value only: later receives report closed
+    return v;
+  }
+
+  mutable spin_lock lock_;
+  std::optional<T> value_;
+  wait_list waiters_;
+  bool tx_gone_ = false;
+  bool rx_gone_ = false;
+  std::atomic<std::uint32_t> refs_{2};
+};
+
+}  // namespace weft::sync::detail
+
+namespace weft::sync::oneshot {
+
+template <class T>
+class sender;
+template <class T>
+class receiver;
+
+// channel() creates a oneshot pair.
+template <class T>
+std::pair<sender<T>, receiver<T>> channel();
+
+// sender<T> sends the one value. Move-only; destroying it unsent makes the
+// receiver's recv() report errc::closed.
+template <class T>
+class sender {
+ public:
+  sender(sender&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  sender& operator=(sender&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  ~sender() { reset(); }
+
+  // send() stores the value and wakes the receiver. Never blocks.
+  // Errors: errc::closed when the receiver is gone (value handed back);
+  //   std::logic_error when this sender already sent (moved-from).
+  [[nodiscard]] send_result<T> send(T v) {
+    if (!s_) throw std::logic_error("weft::sync::oneshot::sender: already sent or moved-from");
+    if (!s_->send(v)) return send_error<T>{make_error_code(errc::closed), std::move(v)};
+    reset();
+    return {};
+  }
+
+  // is_closed() is true when the receiver is gone (a send would fail).
+  bool is_closed() const noexcept { return !s_ || s_->receiver_gone(); }
+
+ private:
+  friend std::pair<sender<T>, receiver<T>> channel<T>();
+  explicit sender(detail::oneshot_state<T>* s) noexcept : s_(s) {}
+  void reset() noexcept {
+    if (auto* s = std::exchange(s_, nullptr)) {
+      s->drop_sender();
+      s->release();
+    }
+  }
+  detail::oneshot_state<T>* s_ = nullptr;
+};
+
+// receiver<T> receives the one value. Move-only.
+template <class T>
+class receiver {
+ public:
+  using value_type = T;
+  using select_value_type = T;
+
+  receiver(receiver&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  receiver& operator=(receiver&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  ~receiver() { reset(); }
+
+  // recv() waits for the value.
+  // Blocks: parks the fiber (or blocks the plain thread).
+  // Errors: errc::closed when the sender was dropped without sending (or
+  //   the value was already received). Throws weft::cancelled.
+  // Select: see on_recv(); a receive not chosen takes nothing.
+  [[nodiscard]] result<T> recv() { return state().recv(detail::no_deadline, false); }
+
+  // recv_for()/recv_until() add errc::timeout.
+  template <class Rep, class Period>
+  [[nodiscard]] result<T> recv_for(std::chrono::duration<Rep, Period> d) {
+    return state().recv(detail::deadline_after(d), false);
+  }
+  [[nodiscard]] result<T> recv_until(time::instant t) {
+    return state().recv(detail::deadline_at(t), false);
+  }
+
+  // try_recv() never waits: errc::empty (not sent yet) or errc::closed.
+  [[nodiscard]] result<T> try_recv() { return state().recv(0, true); }
+
+  // blocking_recv() is recv(), named for plain-thread callers.
+  [[nodiscard]] result<T> blocking_recv() { return recv(); }
+
+  // close() refuses the value: a later send() fails with errc::closed.
+  void close() noexcept { reset(); }
+
+  // Select (internal): used by on_recv(). Disabled once the sender is gone.
+  detail::poll select_try_recv(std::optional<T>& out) { return state().select_try(out); }
+  detail::poll select_arm_recv(detail::waiter& w, detail::wait_list::node& n, std::optional<T>& out) {
+    return state().select_arm(w, n, out);
+  }
+  bool select_disarm_recv(detail::wait_list::node& n, std::optional<T>& out) noexcept {
+    return s_->select_disarm(n, out);
+  }
+
+ private:
+  friend std::pair<sender<T>, receiver<T>> channel<T>();
+  explicit receiver(detail::oneshot_state<T>* s) noexcept : s_(s) {}
+  detail::oneshot_state<T>& state() const {
+    if (!s_) throw std::logic_error("weft::sync::oneshot::receiver: closed or moved-from");
+    return *s_;
+  }
+  void reset() noexcept {
+    if (auto* s = std::exchange(s_, nullptr)) {
+      s->drop_receiver();
+      s->release();
+    }
+  }
+  detail::oneshot_state<T>* s_ = nullptr;
+};
+
+template <class T>
+std::pair<sender<T>, receiver<T>> channel() {
+  auto* s = new detail::oneshot_state<T>();
+  return {sender<T>(s), receiver<T>(s)};
+}
+
+}  // namespace weft::sync::oneshot

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// notify: a wait list plus one stored permit, all under one spin_lock.
+#include "weft/sync/notify.hpp"
+
+namespace weft::sync {
+
+using detail::poll;
+using detail::spin_guard;
+using detail::wait_list;
+using detail::wake_reason;
+using detail::wake_token;
+
+void notify::notify_one() noexcept {
+  wake_token t;
+  {
+    spin_guard lk(lock_);
+    t = waiters_.wake_one();
+    if (!t) permit_ = true;
+  }
+  t.resume();
+}
+
+void notify::notify_waiters() noexcept {
+  spin_guard lk(lock_);
+  (void)waiters_.wake_all();
+}
+
+void notify::notified() { (void)wait(detail::no_deadline); }
+
+result<void> notify::wait(std::int64_t deadline_ns) {
+  spin_guard lk(lock_);
+  for (;;) {
+    if (permit_) {
+      permit_ = false;
+      return {};
+    }
+    detail::waiter w;
+    wait_list::node n(w);
+    waiters_.push_back(n);
+    wake_reason why;
+    try {
+      why = w.park(&lk, deadline_ns);
+    } catch (...) {
+      spin_guard g(lock_);
+      waiters_.remove(n);
+      throw;
+    }
+    lk.lock();
+    waiters_.remove(n);
+    if (n.fired) return {};
+    if (why == wake_reason::timeout) return make_error_code(errc::timeout);
+  }
+}
+
+poll notify::select_try() noexcept {
+  spin_guard lk(lock_);
+  if (!permit_) return poll::pending;
+  permit_ = false;
+  return poll::ready;
+}
+
+poll notify::select_arm(detail::waiter& w, wait_list::node& n) noexcept {
+  spin_guard lk(lock_);
+  if (permit_) {
+    if (!detail::claim_self(w)) return poll::pending;
+    permit_ = false;
+    return poll::ready;
+  }
+  n.fired = false;
+  waiters_.push_back(n);
+  return poll::pending;
+}
+
+bool notify::select_disarm(wait_list::node& n) noexcept {
+  spin_guard lk(lock_);
+  waiters_.remove(n);
+  return n.fired;
+}
+
+}  // namespace weft::sync
