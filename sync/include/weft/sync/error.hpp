@@ -3,12 +3,10 @@
 // with the reason (closed, full, timeout), so no message is silently lost.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <system_error>
 #include <utility>
-
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 
 #include "weft/fibers/result.hpp"
 
@@ -33,17 +31,39 @@ std::basic_ostream<Ch, Tr>& operator<<(std::basic_ostream<Ch, Tr>& os, const sen
   return os << "send_error(" << e.code.message() << ")";
 }
 
-// send_result<T> is what every send returns: success, or the send_error
-// holding the value back. `.value()` throws std::system_error with the code.
+// send_result<T> is what a send returns: success, or the send_error that
+// holds the value back. It reads like weft::result<void> (`if (!r)`,
+// `r.error()`, `r.value()` throwing std::system_error), but error() returns
+// a reference: boost::system::result 1.81 returns its error by copy, which
+// would copy the message and cannot return a move-only one.
 template <class T>
-using send_result = boost::system::result<void, send_error<T>>;
+class [[nodiscard]] send_result {
+ public:
+  // send_result() is success.
+  send_result() noexcept = default;
+  // send_result(e) is a failure carrying the value back.
+  send_result(send_error<T> e) noexcept(std::is_nothrow_move_constructible_v<T>)  // NOLINT: implicit
+      : err_(std::move(e)) {}
 
-// throw_exception_from_error() makes send_result<T>::value() throw
-// std::system_error (found by ADL; see boost::system::result).
-template <class T>
-[[noreturn]] void throw_exception_from_error(const send_error<T>& e,
-                                             const boost::source_location&) {
-  throw std::system_error(e.code);
-}
+  explicit operator bool() const noexcept { return !err_; }
+  bool has_value() const noexcept { return !err_; }
+  bool has_error() const noexcept { return err_.has_value(); }
+
+  // error() is the failure (precondition: has_error()).
+  send_error<T>& error() & noexcept { return *err_; }
+  const send_error<T>& error() const& noexcept { return *err_; }
+  send_error<T>&& error() && noexcept { return std::move(*err_); }
+
+  // code() is the failure's code, or an empty code on success.
+  std::error_code code() const noexcept { return err_ ? err_->code : std::error_code(); }
+
+  // value() throws std::system_error on failure (for exception users).
+  void value() const {
+    if (err_) throw std::system_error(err_->code);
+  }
+
+ private:
+  std::optional<send_error<T>> err_;
+};
 
 }  // namespace weft::sync
