@@ -307,3 +307,35 @@ TEST_CASE("select: works on plain threads and mixes with fibers", "[sync][select
   producer.join();
   CHECK(sum == 1000L * 1001 / 2);
 }
+
+TEST_CASE("select: on_recv_or_closed reports the close while other branches stay enabled", "[sync][select]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::vector<int> got;
+    int closes = 0;
+  };
+  auto o = rt.block_on([] {
+    outcome r;
+    auto [tx, rx] = mpsc::channel<int>(2);
+    weft::sync::cancellation_token stop;  // never cancelled: keeps a branch enabled
+    weft::spawn([tx = std::move(tx)]() mutable {
+      for (int i = 0; i < 5; ++i) (void)tx.send(i);
+    }).detach();
+    for (bool running = true; running;) {
+      select(weft::sync::on_recv_or_closed(rx, [&](std::optional<int> v) {
+               if (v) {
+                 r.got.push_back(*v);
+               } else {
+                 r.closes++;
+                 running = false;
+               }
+             }),
+             on_cancelled(stop, [&] { running = false; }));
+    }
+    return r;
+  });
+  CHECK(o.got == std::vector<int>{0, 1, 2, 3, 4});
+  CHECK(o.closes == 1);
+}

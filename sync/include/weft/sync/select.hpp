@@ -41,19 +41,32 @@ class select_error : public std::logic_error {
 
 namespace detail {
 
-// recv_branch: `rx` receives; the handler gets the value.
-template <class Rx, class F>
+// recv_branch: `rx` receives; the handler gets the value. With
+// `DeliverClosed` the branch stays enabled at close and hands the handler an
+// empty optional instead (on_recv_or_closed).
+template <class Rx, class F, bool DeliverClosed = false>
 class recv_branch final : public branch {
  public:
   using value_type = typename Rx::select_value_type;
   recv_branch(Rx& rx, F f) : rx_(rx), f_(std::move(f)) {}
-  poll try_now() override { return rx_.select_try_recv(out_); }
+  poll try_now() override {
+    const poll p = rx_.select_try_recv(out_);
+    return (DeliverClosed && p == poll::disabled) ? poll::ready : p;
+  }
   poll arm(waiter& w) override {
     node_.emplace(w);
-    return rx_.select_arm_recv(w, *node_, out_);
+    const poll p = rx_.select_arm_recv(w, *node_, out_);
+    if (DeliverClosed && p == poll::disabled) return claim_self(w) ? poll::ready : poll::pending;
+    return p;
   }
   bool disarm() noexcept override { return rx_.select_disarm_recv(*node_, out_); }
-  void run() override { f_(std::move(*out_)); }
+  void run() override {
+    if constexpr (DeliverClosed) {
+      f_(std::move(out_));
+    } else {
+      f_(std::move(*out_));
+    }
+  }
 
  private:
   Rx& rx_;
@@ -198,6 +211,15 @@ std::size_t run_select(bool biased, B&... b) {
 template <class Rx, class F>
 auto on_recv(Rx& rx, F f) {
   return detail::recv_branch<Rx, F>(rx, std::move(f));
+}
+
+// on_recv_or_closed() is on_recv() that stays enabled when the channel is
+// closed and drained: `f(std::optional<value>)` then gets an empty optional
+// (Tokio's `msg = rx.recv()` without a pattern). Use it to leave a loop
+// when the producers are gone while other branches (a token) stay enabled.
+template <class Rx, class F>
+auto on_recv_or_closed(Rx& rx, F f) {
+  return detail::recv_branch<Rx, F, true>(rx, std::move(f));
 }
 
 // on_send() is a branch sending `value` on `tx`; `f()` runs when chosen.
