@@ -26,7 +26,9 @@ class recv_iterator {
   recv_iterator() = default;
   explicit recv_iterator(Rx& rx) : rx_(&rx) { advance(); }
 
-  value_type& operator*() { return *current_; }
+  // operator*() hands the message out as an rvalue, so `for (auto msg : rx)`
+  // moves it (move-only messages work); `auto&&`/`const auto&` bind too.
+  value_type&& operator*() { return std::move(*current_); }
   value_type* operator->() { return &*current_; }
   recv_iterator& operator++() {
     advance();
