@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "weft/fibers.hpp"
+#include "weft/sync.hpp"
 
 using namespace std::chrono_literals;
 
@@ -76,4 +77,40 @@ TEST_CASE("readme: tasks, join_set, time", "[readme]") {
     return o;
   });
   CHECK(out == "42,11,285,elapsed,ticked");
+}
+
+TEST_CASE("readme: channels and select", "[readme]") {
+  auto rt = weft::builder::multi_thread().worker_threads(2).build();
+  struct outcome {
+    int sum = 0;
+    std::string reply;
+    std::size_t chosen = 9;
+  };
+  auto o = rt.block_on([] {
+    namespace mpsc = weft::sync::mpsc;
+    auto [tx, rx] = mpsc::channel<int>(64);          // bounded: send parks while full
+    weft::spawn([tx]() mutable {                     // copy a sender per producer
+      for (int i = 0; i < 100; ++i) (void)tx.send(i);  // send_result: value back on failure
+    }).detach();
+    tx = {};                                         // drop ours: rx ends when all are gone
+    int sum = 0;
+    for (int v : rx) sum += v;                       // recv() until closed and drained
+
+    auto [reply_tx, reply_rx] = weft::sync::oneshot::channel<std::string>();
+    (void)reply_tx.send("done");
+    weft::result<std::string> reply = reply_rx.recv_for(1s);   // errc::timeout / closed
+
+    weft::sync::cancellation_token stop;             // child_token(), cancel(), cancelled()
+    auto [jobs_tx, jobs] = mpsc::channel<int>(8);
+    (void)jobs_tx.send(7);
+    using namespace weft::sync;
+    std::size_t chosen = select(                     // exactly one branch runs
+        on_recv(jobs, [&](int j) { sum += j; }),     // a receive not chosen takes nothing
+        on_cancelled(stop, [] {}),
+        on_sleep(100ms, [] {}));                     // select_biased(...) checks in order
+    return outcome{sum, reply ? *reply : "", chosen};
+  });
+  CHECK(o.sum == 4950 + 7);
+  CHECK(o.reply == "done");
+  CHECK(o.chosen == 0);
 }

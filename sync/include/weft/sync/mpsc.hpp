@@ -43,6 +43,8 @@ class sender {
  public:
   using value_type = T;
 
+  // sender() is an empty sender (assign one to drop a producer: `tx = {}`).
+  sender() noexcept = default;
   sender(const sender& o) noexcept : c_(o.c_) {
     if (c_) {
       c_->add_ref();
@@ -109,7 +111,7 @@ class sender {
     c_->add_sender();
   }
   detail::chan<T>& chan() const {
-    if (!c_) throw std::logic_error("weft::sync::mpsc::sender: moved-from sender");
+    if (!c_) throw std::logic_error("weft::sync::mpsc::sender: empty (default-constructed or moved-from)");
     return *c_;
   }
   static send_result<T> finish(detail::send_status s, T& v) {
