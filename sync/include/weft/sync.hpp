@@ -3,3 +3,5 @@
 #pragma once
 
 #include "weft/sync/error.hpp"
+#include "weft/sync/broadcast.hpp"
+#include "weft/sync/watch.hpp"
