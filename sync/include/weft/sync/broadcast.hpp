@@ -10,6 +10,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <system_error>
 #include <type_traits>
@@ -62,6 +63,15 @@ struct recv_error {
   bool is_empty() const noexcept { return code == weft::errc::empty; }
   bool is_timeout() const noexcept { return code == weft::errc::timeout; }
 };
+
+// operator<<() prints a recv_error (its code, and the skipped count of a
+// lag), so that recv_result<T> is printable too.
+template <class Ch, class Tr>
+std::basic_ostream<Ch, Tr>& operator<<(std::basic_ostream<Ch, Tr>& os, const recv_error& e) {
+  os << e.code;
+  if (e.is_lagged()) os << " (skipped " << e.skipped << ")";
+  return os;
+}
 
 // recv_result<T> is what every receive returns: the message or recv_error.
 // `.value()` throws std::system_error with the code (and, for a lag, the
@@ -211,7 +221,8 @@ class receiver {
   [[nodiscard]] recv_result<T> try_recv() {
     std::optional<T> out;
     std::uint64_t skipped = 0;
-    return finish(st_->take(next_, out, skipped), out, skipped, weft::errc::empty);
+    const detail::take_status st = st_->take(next_, out, skipped);
+    return finish(st, out, skipped, weft::errc::empty);
   }
 
   // len() is how many retained messages this receiver has not read yet.
@@ -335,8 +346,8 @@ class receiver {
     assert(st_ && "weft::sync::broadcast::receiver used after move");
     std::optional<T> out;
     std::uint64_t skipped = 0;
-    return finish(st_->take_wait(next_, out, skipped, deadline_ns), out, skipped,
-                  weft::errc::timeout);
+    const detail::take_status st = st_->take_wait(next_, out, skipped, deadline_ns);
+    return finish(st, out, skipped, weft::errc::timeout);
   }
 
   static recv_result<T> finish(detail::take_status st, std::optional<T>& out,
