@@ -729,6 +729,6 @@ TEST_CASE("broadcast: fast receivers get everything while a slow one lags", "[sy
 TEST_CASE("broadcast: fast receivers get everything while a slow one lags (stress)", "[sync][broadcast][.stress]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
-  const int messages = 100000;
+  const int messages = 40000;
   check_lagging(run_lagging(workers, messages, 24, 32), messages);
 }
