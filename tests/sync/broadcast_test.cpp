@@ -88,7 +88,8 @@ TEST_CASE("broadcast: every receiver gets every message in order", "[sync][broad
   CHECK(e.error().code == weft::errc::empty);
 }
 
-TEST_CASE("broadcast: a lagging receiver gets lagged(n) then the retained messages in order", "[sync][broadcast]") {
+TEST_CASE("broadcast: a lagging receiver gets lagged(n) then the retained messages in order",
+          "[sync][broadcast]") {
   auto [tx, rx] = broadcast::channel<int>(4);
   auto fast = tx.subscribe();
   for (int i = 0; i < 10; ++i) REQUIRE(sent(tx.send(i)));
@@ -119,7 +120,8 @@ TEST_CASE("broadcast: a lagging receiver gets lagged(n) then the retained messag
   CHECK(std::string(broadcast::error_category().name()) == "weft.broadcast");
 }
 
-TEST_CASE("broadcast: a receiver reading exactly capacity behind does not lag", "[sync][broadcast]") {
+TEST_CASE("broadcast: a receiver reading exactly capacity behind does not lag",
+          "[sync][broadcast]") {
   auto [tx, rx] = broadcast::channel<int>(3);
   for (int i = 0; i < 3; ++i) REQUIRE(sent(tx.send(i)));
   CHECK(drain(rx) == std::vector<long long>{0, 1, 2});
@@ -147,7 +149,8 @@ TEST_CASE("broadcast: subscribe sees only later messages and a copy starts at th
   CHECK(drain(copy2) == std::vector<long long>{3});
 }
 
-TEST_CASE("broadcast: closed only after every sender is gone and the receiver drained", "[sync][broadcast]") {
+TEST_CASE("broadcast: closed only after every sender is gone and the receiver drained",
+          "[sync][broadcast]") {
   std::optional<broadcast::sender<int>> tx1, tx2;
   std::optional<broadcast::receiver<int>> rx;
   {
@@ -201,8 +204,9 @@ TEST_CASE("broadcast: send with no receivers returns the value with closed", "[s
   CHECK(again.recv().value() == "world");
 }
 
-TEST_CASE("broadcast: values die when overwritten, when read by every receiver and with the channel",
-          "[sync][broadcast]") {
+TEST_CASE(
+    "broadcast: values die when overwritten, when read by every receiver and with the channel",
+    "[sync][broadcast]") {
   counted::live.store(0);
   {
     auto [tx, a] = broadcast::channel<counted>(2);
@@ -218,7 +222,7 @@ TEST_CASE("broadcast: values die when overwritten, when read by every receiver a
     CHECK(counted::live.load() == 1);  // the last reader took 1 out
     REQUIRE(sent(tx.send(counted(3))));
     CHECK(counted::live.load() == 2);
-    { auto gone = std::move(b); }    // b never reads 2 and 3
+    { auto gone = std::move(b); }      // b never reads 2 and 3
     CHECK(counted::live.load() == 1);  // 2 is gone, a has not read 3
     REQUIRE(sent(tx.send(counted(4))));
     CHECK(counted::live.load() == 2);
@@ -267,7 +271,8 @@ TEST_CASE("broadcast: a parked recv wakes for a send and for the close", "[sync]
   leaks.finish();
 }
 
-TEST_CASE("broadcast: recv_for and recv_until time out on the paused clock", "[sync][broadcast][timing]") {
+TEST_CASE("broadcast: recv_for and recv_until time out on the paused clock",
+          "[sync][broadcast][timing]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -285,7 +290,8 @@ TEST_CASE("broadcast: recv_for and recv_until time out on the paused clock", "[s
       const auto t0 = weft::time::clock::now();
       r.timed_out = rx.recv_for(5s).error().is_timeout();
       r.waited = weft::time::clock::now() - t0;
-      r.until_timed_out = rx.recv_until(weft::time::clock::now() + 1s).error().code == std::errc::timed_out;
+      r.until_timed_out =
+          rx.recv_until(weft::time::clock::now() + 1s).error().code == std::errc::timed_out;
       r.waiting_after = static_cast<int>(rx.waiting_for_tests());
       (void)tx.send(7);
       r.past_gets_value = rx.recv_until(t0).value() == 7;  // a ready message beats a past deadline
@@ -326,7 +332,8 @@ TEST_CASE("broadcast: cancelling a parked recv leaves the channel usable and the
       (void)tx.send(1);
       (void)rx.recv();  // rx is at the tail
       auto h = weft::spawn([&rx] { (void)rx.recv(); });
-      r.parked = weft_test::spin_until([&] { return weft_test::in_weft_wait(h) && rx.waiting_for_tests() == 1; });
+      r.parked = weft_test::spin_until(
+          [&] { return weft_test::in_weft_wait(h) && rx.waiting_for_tests() == 1; });
       h.abort();
       r.join = weft_test::outcome_of([&] { h.join(); });
       r.waiting = static_cast<int>(rx.waiting_for_tests());
@@ -402,7 +409,8 @@ TEST_CASE("broadcast: select_try_recv is ready, pending or disabled and consumes
   CHECK_FALSE(out);
 }
 
-TEST_CASE("broadcast: select arm with a message ready claims the waiter and takes it", "[sync][broadcast][select]") {
+TEST_CASE("broadcast: select arm with a message ready claims the waiter and takes it",
+          "[sync][broadcast][select]") {
   auto [tx, rx] = broadcast::channel<int>(4);
   REQUIRE(sent(tx.send(5)));
   std::optional<broadcast::recv_result<int>> out;
@@ -458,7 +466,8 @@ TEST_CASE("broadcast: an armed node is fired by a send from a fiber and disarm t
   CHECK(rx.try_recv().error().is_empty());
 }
 
-TEST_CASE("broadcast: a fired node whose messages were overwritten disarms with the lag", "[sync][broadcast][select]") {
+TEST_CASE("broadcast: a fired node whose messages were overwritten disarms with the lag",
+          "[sync][broadcast][select]") {
   auto [tx, rx] = broadcast::channel<int>(2);
   std::optional<broadcast::recv_result<int>> out;
   waiter w;
@@ -473,7 +482,8 @@ TEST_CASE("broadcast: a fired node whose messages were overwritten disarms with 
   CHECK(drain(rx) == std::vector<long long>{2, 3});
 }
 
-TEST_CASE("broadcast: a branch that lost consumes nothing and a close does not fire", "[sync][broadcast][select]") {
+TEST_CASE("broadcast: a branch that lost consumes nothing and a close does not fire",
+          "[sync][broadcast][select]") {
   auto [tx, rx] = broadcast::channel<int>(4);
   std::optional<broadcast::recv_result<int>> out;
   {
@@ -481,7 +491,7 @@ TEST_CASE("broadcast: a branch that lost consumes nothing and a close does not f
     wait_list::node n(w);
     REQUIRE(rx.select_arm_recv(w, n, out) == poll::pending);
     REQUIRE(w.notify(wake_reason::timeout));  // another branch (a timer) wins
-    REQUIRE(sent(tx.send(1)));                      // the send cannot claim w
+    REQUIRE(sent(tx.send(1)));                // the send cannot claim w
     CHECK_FALSE(n.fired);
     CHECK_FALSE(rx.select_disarm_recv(n, out));
     CHECK_FALSE(out);
@@ -562,8 +572,10 @@ mixed_result run_mixed(int workers, int fiber_senders, int thread_senders, int p
   }
   rt.block_on([&] {
     std::vector<weft::join_handle<void>> hs;
-    for (int k = 0; k < fiber_receivers; ++k) hs.push_back(weft::spawn(receive, static_cast<std::size_t>(k)));
-    for (int s = 0; s < fiber_senders; ++s) hs.push_back(weft::spawn(send, static_cast<std::size_t>(s)));
+    for (int k = 0; k < fiber_receivers; ++k)
+      hs.push_back(weft::spawn(receive, static_cast<std::size_t>(k)));
+    for (int s = 0; s < fiber_senders; ++s)
+      hs.push_back(weft::spawn(send, static_cast<std::size_t>(s)));
     for (auto& h : hs) h.join();
   });
   for (auto& t : threads) t.join();
@@ -585,7 +597,8 @@ mixed_result run_mixed(int workers, int fiber_senders, int thread_senders, int p
     std::vector<std::int64_t> sorted = got[k], want;
     std::sort(sorted.begin(), sorted.end());
     for (int s = 0; s < senders; ++s) {
-      for (int i = 0; i < per_sender; ++i) want.push_back(static_cast<std::int64_t>(s) * 1000000 + i);
+      for (int i = 0; i < per_sender; ++i)
+        want.push_back(static_cast<std::int64_t>(s) * 1000000 + i);
     }
     if (sorted != want) ++r.bad_multiset;
   }
@@ -623,8 +636,8 @@ TEST_CASE("broadcast: fiber and thread senders reach every receiver in order (st
 namespace {
 
 struct lag_result {
-  int fast_wrong = 0;        // fast receivers whose sequence is not 0..N-1
-  long long slow_got = 0;    // messages the slow receiver got
+  int fast_wrong = 0;      // fast receivers whose sequence is not 0..N-1
+  long long slow_got = 0;  // messages the slow receiver got
   long long slow_skipped = 0;
   int slow_lags = 0;
   int slow_not_increasing = 0;
@@ -663,10 +676,12 @@ lag_result run_lagging(int workers, int messages, int fast_fibers, std::size_t c
     fast_ok[k] = ok && expect == messages;
   };
   std::vector<std::thread> threads;
-  for (int k = fast_fibers; k < fast; ++k) threads.emplace_back(fast_rx, static_cast<std::size_t>(k));
+  for (int k = fast_fibers; k < fast; ++k)
+    threads.emplace_back(fast_rx, static_cast<std::size_t>(k));
   rt.block_on([&] {
     std::vector<weft::join_handle<void>> hs;
-    for (int k = 0; k < fast_fibers; ++k) hs.push_back(weft::spawn(fast_rx, static_cast<std::size_t>(k)));
+    for (int k = 0; k < fast_fibers; ++k)
+      hs.push_back(weft::spawn(fast_rx, static_cast<std::size_t>(k)));
     auto slow = weft::spawn([&] {
       auto& rx = rxs[static_cast<std::size_t>(fast)];
       int last = -1;
@@ -726,7 +741,8 @@ TEST_CASE("broadcast: fast receivers get everything while a slow one lags", "[sy
   check_lagging(r, messages);
 }
 
-TEST_CASE("broadcast: fast receivers get everything while a slow one lags (stress)", "[sync][broadcast][.stress]") {
+TEST_CASE("broadcast: fast receivers get everything while a slow one lags (stress)",
+          "[sync][broadcast][.stress]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   const int messages = 40000;

@@ -46,7 +46,7 @@ TEST_CASE("watch: changed returns at once for an unseen version and skips interm
   REQUIRE(ok(tx.send(2)));
   REQUIRE(ok(tx.send(3)));
   CHECK(rx.has_changed().value());
-  CHECK(ok(rx.changed()));  // returns at once
+  CHECK(ok(rx.changed()));   // returns at once
   CHECK(*rx.borrow() == 3);  // 1 and 2 were skipped
   CHECK(rx.has_changed().value() == false);
   CHECK(*tx.borrow() == 3);
@@ -99,7 +99,8 @@ TEST_CASE("watch: a clone inherits the seen version", "[sync][watch]") {
   CHECK(sub.has_changed().value());
 }
 
-TEST_CASE("watch: after the sender is gone an unseen change comes first, then closed", "[sync][watch]") {
+TEST_CASE("watch: after the sender is gone an unseen change comes first, then closed",
+          "[sync][watch]") {
   std::optional<watch::sender<int>> tx;
   std::optional<watch::receiver<int>> rx;
   {
@@ -160,11 +161,13 @@ TEST_CASE("watch: send_if_modified publishes only when f reports a change", "[sy
   }));
   CHECK(rx.has_changed().value());
   CHECK(*rx.borrow_and_update() == 2);
-  CHECK_THROWS_AS(tx.send_modify([](int&) { throw std::runtime_error("boom"); }), std::runtime_error);
+  CHECK_THROWS_AS(tx.send_modify([](int&) { throw std::runtime_error("boom"); }),
+                  std::runtime_error);
   CHECK_FALSE(rx.has_changed().value());  // nothing published
 }
 
-TEST_CASE("watch: a parked changed wakes for a send and for the sender's destruction", "[sync][watch]") {
+TEST_CASE("watch: a parked changed wakes for a send and for the sender's destruction",
+          "[sync][watch]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -182,9 +185,11 @@ TEST_CASE("watch: a parked changed wakes for a send and for the sender's destruc
         if (rx.changed()) r.first = *rx.borrow_and_update();
         r.closed = is(rx.changed(), weft::errc::closed);
       });
-      r.parked1 = weft_test::spin_until([&] { return weft_test::in_weft_wait(h) && tx.waiting_for_tests() == 1; });
+      r.parked1 = weft_test::spin_until(
+          [&] { return weft_test::in_weft_wait(h) && tx.waiting_for_tests() == 1; });
       (void)tx.send(7);
-      r.parked2 = weft_test::spin_until([&] { return r.first == 7 && tx.waiting_for_tests() == 1; });
+      r.parked2 =
+          weft_test::spin_until([&] { return r.first == 7 && tx.waiting_for_tests() == 1; });
       { auto gone = std::move(tx); }
       h.join();
       return r;
@@ -230,14 +235,16 @@ TEST_CASE("watch: sender closed() wakes when the last receiver is dropped", "[sy
   leaks.finish();
 }
 
-TEST_CASE("watch: changed_for and closed_for time out on the paused clock", "[sync][watch][timing]") {
+TEST_CASE("watch: changed_for and closed_for time out on the paused clock",
+          "[sync][watch][timing]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(workers, /*paused=*/true);
     struct outcome {
-      bool changed_timeout = false, closed_timeout = false, until_timeout = false, got_later = false;
+      bool changed_timeout = false, closed_timeout = false, until_timeout = false,
+           got_later = false;
       weft::time::duration waited_changed{}, waited_closed{};
       int waiting = -1;
     };
@@ -290,7 +297,8 @@ TEST_CASE("watch: cancelling fibers parked in changed and closed leaves the chan
       auto c = weft::spawn([&rx] { (void)rx.changed(); });
       auto d = weft::spawn([&tx] { tx.closed(); });
       r.parked = weft_test::spin_until([&] {
-        return weft_test::in_weft_wait(c) && weft_test::in_weft_wait(d) && tx.waiting_for_tests() == 2;
+        return weft_test::in_weft_wait(c) && weft_test::in_weft_wait(d) &&
+               tx.waiting_for_tests() == 2;
       });
       c.abort();
       d.abort();
@@ -314,7 +322,8 @@ TEST_CASE("watch: cancelling fibers parked in changed and closed leaves the chan
   leaks.finish();
 }
 
-TEST_CASE("watch: range-for yields the current value then each change until closed", "[sync][watch]") {
+TEST_CASE("watch: range-for yields the current value then each change until closed",
+          "[sync][watch]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -332,7 +341,9 @@ TEST_CASE("watch: range-for yields the current value then each change until clos
       for (int i = 1; i <= 3; ++i) {
         // Wait until the reader has the previous value and parked again, so
         // no value is skipped and the sequence is exact.
-        weft_test::spin_until([&] { return r.got.size() == static_cast<std::size_t>(i) && tx.waiting_for_tests() == 1; });
+        weft_test::spin_until([&] {
+          return r.got.size() == static_cast<std::size_t>(i) && tx.waiting_for_tests() == 1;
+        });
         (void)tx.send(i);
       }
       weft_test::spin_until([&] { return r.got.size() == 4 && tx.waiting_for_tests() == 1; });
@@ -370,7 +381,8 @@ TEST_CASE("watch: select_try_recv is ready, pending or disabled and marks seen o
   CHECK_FALSE(out);
 }
 
-TEST_CASE("watch: select arm with an unseen change claims the waiter, else links", "[sync][watch][select]") {
+TEST_CASE("watch: select arm with an unseen change claims the waiter, else links",
+          "[sync][watch][select]") {
   auto [tx, rx] = watch::channel<int>(0);
   std::optional<watch::ref<int>> out;
   REQUIRE(ok(tx.send(1)));
@@ -417,7 +429,8 @@ TEST_CASE("watch: an armed node is fired by a send from a fiber and disarm marks
   CHECK_FALSE(rx.has_changed().value());
 }
 
-TEST_CASE("watch: a changed branch that lost marks nothing and a close does not fire", "[sync][watch][select]") {
+TEST_CASE("watch: a changed branch that lost marks nothing and a close does not fire",
+          "[sync][watch][select]") {
   auto [tx, rx] = watch::channel<int>(0);
   std::optional<watch::ref<int>> out;
   {
@@ -481,10 +494,12 @@ many_result run_many(int workers, int values, int fiber_rx, int thread_rx) {
     last[k] = prev;
   };
   std::vector<std::thread> threads;
-  for (int k = 0; k < thread_rx; ++k) threads.emplace_back(receive, static_cast<std::size_t>(fiber_rx + k));
+  for (int k = 0; k < thread_rx; ++k)
+    threads.emplace_back(receive, static_cast<std::size_t>(fiber_rx + k));
   rt.block_on([&] {
     std::vector<weft::join_handle<void>> hs;
-    for (int k = 0; k < fiber_rx; ++k) hs.push_back(weft::spawn(receive, static_cast<std::size_t>(k)));
+    for (int k = 0; k < fiber_rx; ++k)
+      hs.push_back(weft::spawn(receive, static_cast<std::size_t>(k)));
     auto s = weft::spawn([&, tx = std::move(tx)]() mutable {
       for (int i = 1; i <= values; ++i) {
         tx.send_modify([](int& v) { ++v; });
@@ -519,7 +534,8 @@ TEST_CASE("watch: many fiber and thread receivers see increasing values and the 
   leaks.finish();
 }
 
-TEST_CASE("watch: many receivers see increasing values and the final one (stress)", "[sync][watch][.stress]") {
+TEST_CASE("watch: many receivers see increasing values and the final one (stress)",
+          "[sync][watch][.stress]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   const many_result r = run_many(workers, 100000, 64, 4);

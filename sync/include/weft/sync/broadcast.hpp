@@ -3,6 +3,8 @@
 // which every receiver sees every message (Tokio's tokio::sync::broadcast).
 #pragma once
 
+#include <boost/assert/source_location.hpp>
+#include <boost/system/result.hpp>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
@@ -15,9 +17,6 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
-
-#include <boost/assert/source_location.hpp>
-#include <boost/system/result.hpp>
 
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
@@ -81,7 +80,8 @@ using recv_result = boost::system::result<T, recv_error>;
 
 // throw_exception_from_error() makes recv_result<T>::value() throw
 // std::system_error (found by ADL; see boost::system::result).
-[[noreturn]] void throw_exception_from_error(const recv_error& e, const boost::source_location& loc);
+[[noreturn]] void throw_exception_from_error(const recv_error& e,
+                                             const boost::source_location& loc);
 
 template <class T>
 class receiver;
@@ -334,8 +334,7 @@ class receiver {
     next_ = st_->add_receiver(next);
   }
   // The channel's first receiver (already counted by the state).
-  explicit receiver(std::shared_ptr<detail::broadcast_state<T>> st) noexcept
-      : st_(std::move(st)) {}
+  explicit receiver(std::shared_ptr<detail::broadcast_state<T>> st) noexcept : st_(std::move(st)) {}
 
   void release() noexcept {
     if (st_) st_->drop_receiver(next_);
@@ -350,16 +349,18 @@ class receiver {
     return finish(st, out, skipped, weft::errc::timeout);
   }
 
-  static recv_result<T> finish(detail::take_status st, std::optional<T>& out,
-                               std::uint64_t skipped, weft::errc if_empty) {
+  static recv_result<T> finish(detail::take_status st, std::optional<T>& out, std::uint64_t skipped,
+                               weft::errc if_empty) {
     using boost::system::in_place_error;
     switch (st) {
       case detail::take_status::value:
         return recv_result<T>(boost::system::in_place_value, std::move(*out));
       case detail::take_status::lagged:
-        return recv_result<T>(in_place_error, recv_error{make_error_code(recv_errc::lagged), skipped});
+        return recv_result<T>(in_place_error,
+                              recv_error{make_error_code(recv_errc::lagged), skipped});
       case detail::take_status::closed:
-        return recv_result<T>(in_place_error, recv_error{weft::make_error_code(weft::errc::closed), 0});
+        return recv_result<T>(in_place_error,
+                              recv_error{weft::make_error_code(weft::errc::closed), 0});
       case detail::take_status::empty:
         break;
     }
@@ -375,7 +376,8 @@ class receiver {
 // Errors: std::invalid_argument when capacity is 0.
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
-  if (capacity == 0) throw std::invalid_argument("weft::sync::broadcast::channel: capacity must be > 0");
+  if (capacity == 0)
+    throw std::invalid_argument("weft::sync::broadcast::channel: capacity must be > 0");
   auto st = std::make_shared<detail::broadcast_state<T>>(capacity);
   return {sender<T>(st), receiver<T>(st)};
 }

@@ -149,7 +149,8 @@ class sender {
   // Errors: errc::timeout when receivers remain after `d`.
   template <class Rep, class Period>
   [[nodiscard]] result<void> closed_for(std::chrono::duration<Rep, Period> d) const {
-    return closed_until(weft::time::clock::now() + std::chrono::duration_cast<weft::time::duration>(d));
+    return closed_until(weft::time::clock::now() +
+                        std::chrono::duration_cast<weft::time::duration>(d));
   }
 
   // closed_until() is closed() with a deadline on the runtime clock.
@@ -230,7 +231,8 @@ class receiver {
   // Errors: as changed(), and errc::timeout when `d` passes first.
   template <class Rep, class Period>
   [[nodiscard]] result<void> changed_for(std::chrono::duration<Rep, Period> d) {
-    return changed_until(weft::time::clock::now() + std::chrono::duration_cast<weft::time::duration>(d));
+    return changed_until(weft::time::clock::now() +
+                         std::chrono::duration_cast<weft::time::duration>(d));
   }
 
   // changed_until() is changed() with a deadline on the runtime clock.

@@ -223,11 +223,11 @@ class broadcast_state {
   std::uint64_t oldest() const noexcept { return tail_ > capacity() ? tail_ - capacity() : 0; }
 
   mutable spin_lock lock_;
-  std::vector<slot> slots_;     // guarded by lock_
-  std::uint64_t tail_ = 0;      // guarded by lock_: position of the next message
-  std::size_t senders_ = 1;     // guarded by lock_
-  std::size_t receivers_ = 1;   // guarded by lock_
-  wait_list waiters_;           // guarded by lock_: receivers with cursor == tail_
+  std::vector<slot> slots_;    // guarded by lock_
+  std::uint64_t tail_ = 0;     // guarded by lock_: position of the next message
+  std::size_t senders_ = 1;    // guarded by lock_
+  std::size_t receivers_ = 1;  // guarded by lock_
+  wait_list waiters_;          // guarded by lock_: receivers with cursor == tail_
 };
 
 }  // namespace weft::sync::detail
