@@ -507,6 +507,110 @@ TEST_CASE("broadcast: a branch that lost consumes nothing and a close does not f
   CHECK(rx.select_try_recv(out) == poll::disabled);
 }
 
+namespace {
+
+// throwing_copy throws from its copy constructor while `armed` is set.
+struct throwing_copy {
+  static inline bool armed = false;
+  int v = 0;
+  explicit throwing_copy(int x) : v(x) {}
+  throwing_copy(const throwing_copy& o) : v(o.v) {
+    if (armed) throw std::runtime_error("copy");
+  }
+  throwing_copy(throwing_copy&&) noexcept = default;
+  throwing_copy& operator=(const throwing_copy&) = default;
+  throwing_copy& operator=(throwing_copy&&) noexcept = default;
+};
+
+}  // namespace
+
+TEST_CASE("broadcast: a message copy that throws in arm or disarm consumes nothing",
+          "[sync][broadcast][select]") {
+  auto [tx, rx] = broadcast::channel<throwing_copy>(4);
+  auto other = tx.subscribe();  // two readers: rx must copy, not move
+  std::optional<broadcast::recv_result<throwing_copy>> out;
+  REQUIRE(sent(tx.send(throwing_copy(1))));
+  throwing_copy::armed = true;
+  {
+    waiter w;
+    wait_list::node n(w);
+    CHECK(rx.select_arm_recv(w, n, out) == poll::pending);  // claimed, but nothing taken
+    CHECK(w.reason() == wake_reason::notified);
+    CHECK_FALSE(out);
+  }
+  CHECK_THROWS_AS(rx.select_try_recv(out), std::runtime_error);  // the re-poll surfaces it
+  {
+    throwing_copy::armed = false;
+    waiter w;
+    wait_list::node n(w);
+    REQUIRE(rx.select_try_recv(out) == poll::ready);
+    CHECK(out->value().v == 1);
+    out.reset();
+    REQUIRE(rx.select_arm_recv(w, n, out) == poll::pending);
+    REQUIRE(sent(tx.send(throwing_copy(2))));
+    CHECK(n.fired);
+    throwing_copy::armed = true;
+    CHECK_FALSE(rx.select_disarm_recv(n, out));
+    CHECK_FALSE(out);
+  }
+  CHECK_THROWS_AS(rx.try_recv(), std::runtime_error);
+  throwing_copy::armed = false;
+  CHECK(rx.try_recv().value().v == 2);
+  CHECK(other.try_recv().value().v == 1);
+}
+
+TEST_CASE("broadcast: arm and disarm racing a sending thread lose and duplicate nothing",
+          "[sync][broadcast][select]") {
+  // The main thread plays a select with two branches: the receiver and a
+  // competing source that it fires itself on some rounds, racing the sender.
+  // Whatever path delivers a message, the receiver must see 0..N-1 exactly.
+  constexpr int kMessages = 20000;
+  auto [tx, rx] = broadcast::channel<int>(kMessages);
+  std::thread sender([tx = std::move(tx)] {
+    for (int i = 0; i < kMessages; ++i) {
+      (void)tx.send(i);
+      if (i % 64 == 0) std::this_thread::yield();
+    }
+  });
+  std::vector<int> got;
+  std::optional<broadcast::recv_result<int>> out;
+  int disarm_wins = 0, competitor_wins = 0, bad = 0;
+  unsigned rng = 12345;
+  for (int round = 0; got.size() < static_cast<std::size_t>(kMessages) && round < 10 * kMessages;
+       ++round) {
+    out.reset();
+    const poll p0 = rx.select_try_recv(out);
+    if (p0 == poll::ready) {
+      got.push_back(out->value());
+      continue;
+    }
+    if (p0 == poll::disabled) break;
+    waiter w;
+    wait_list::node n(w);
+    const poll p = rx.select_arm_recv(w, n, out);
+    if (p == poll::ready) {
+      got.push_back(out->value());
+      continue;
+    }
+    rng = rng * 1103515245u + 12345u;
+    if ((rng >> 16) % 2 == 0 && w.notify(wake_reason::timeout)) ++competitor_wins;
+    (void)w.park(nullptr);
+    if (rx.select_disarm_recv(n, out)) {
+      ++disarm_wins;
+      if (!*out) ++bad;
+      got.push_back(out->value());
+    }
+  }
+  sender.join();
+  std::vector<int> want(kMessages);
+  for (int i = 0; i < kMessages; ++i) want[static_cast<std::size_t>(i)] = i;
+  CHECK(bad == 0);
+  CHECK(got == want);
+  CHECK(rx.try_recv().error().is_closed());
+  INFO("disarm wins " << disarm_wins << ", competitor wins " << competitor_wins);
+  CHECK(disarm_wins + competitor_wins > 0);
+}
+
 // ---------------------------------------------------------------------------
 // Many senders and receivers.
 

@@ -458,6 +458,50 @@ TEST_CASE("watch: a changed branch that lost marks nothing and a close does not 
   CHECK(rx.select_arm_recv(w2, n2, out) == poll::disabled);
 }
 
+TEST_CASE("watch: arm and disarm racing a sending thread see increasing values and the last one",
+          "[sync][watch][select]") {
+  constexpr int kValues = 20000;
+  auto [tx, rx] = watch::channel<int>(0);
+  std::thread sender([tx = std::move(tx)]() mutable {
+    for (int i = 1; i <= kValues; ++i) {
+      (void)tx.send(i);
+      if (i % 64 == 0) std::this_thread::yield();
+    }
+  });
+  std::optional<watch::ref<int>> out;
+  int prev = 0, not_increasing = 0, disarm_wins = 0;
+  bool disabled = false;
+  unsigned rng = 777;
+  while (!disabled) {
+    out.reset();
+    poll p = rx.select_try_recv(out);
+    if (p == poll::pending) {
+      waiter w;
+      wait_list::node n(w);
+      p = rx.select_arm_recv(w, n, out);
+      if (p == poll::pending) {
+        rng = rng * 1103515245u + 12345u;
+        if ((rng >> 16) % 2 == 0) (void)w.notify(wake_reason::timeout);
+        (void)w.park(nullptr);
+        if (rx.select_disarm_recv(n, out)) {
+          ++disarm_wins;
+          p = poll::ready;
+        }
+      }
+    }
+    if (p == poll::disabled) disabled = true;
+    if (p == poll::ready) {
+      if (**out <= prev) ++not_increasing;
+      prev = **out;
+    }
+  }
+  sender.join();
+  CHECK(not_increasing == 0);
+  CHECK(prev == kValues);
+  INFO("disarm wins " << disarm_wins);
+  CHECK(is(rx.changed(), weft::errc::closed));
+}
+
 // ---------------------------------------------------------------------------
 // Many receivers.
 
