@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "support/runtime_fixture.hpp"
+#include "weft/sync/broadcast.hpp"
 #include "weft/sync/mpsc.hpp"
 #include "weft/sync/oneshot.hpp"
+#include "weft/sync/watch.hpp"
 
 using namespace std::chrono_literals;
 namespace mpsc = weft::sync::mpsc;
@@ -338,4 +340,45 @@ TEST_CASE("select: on_recv_or_closed reports the close while other branches stay
   });
   CHECK(o.got == std::vector<int>{0, 1, 2, 3, 4});
   CHECK(o.closes == 1);
+}
+
+TEST_CASE("select: broadcast and watch receivers work as on_recv branches", "[sync][select]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::vector<int> news;
+    std::vector<int> configs;
+    int lagged = 0;
+  };
+  auto o = rt.block_on([] {
+    outcome r;
+    auto [news_tx, news_rx] = weft::sync::broadcast::channel<int>(16);
+    auto [cfg_tx, cfg_rx] = weft::sync::watch::channel<int>(0);
+    auto feeder = weft::spawn([news_tx = std::move(news_tx), cfg_tx = std::move(cfg_tx)]() mutable {
+      for (int i = 1; i <= 5; ++i) {
+        (void)news_tx.send(i);
+        weft::this_fiber::yield();
+      }
+      (void)cfg_tx.send(42);
+    });
+    while (r.configs.empty()) {
+      select_biased(on_recv(news_rx,
+                            [&](weft::sync::broadcast::recv_result<int> v) {
+                              if (v) {
+                                r.news.push_back(*v);
+                              } else if (v.error().is_lagged()) {
+                                r.lagged++;
+                              }
+                            }),
+                    on_recv(cfg_rx, [&](weft::sync::watch::ref<int> c) { r.configs.push_back(*c); }));
+    }
+    feeder.join();
+    // The news sent before the config change are all there (capacity 16: no lag).
+    while (auto v = news_rx.try_recv()) r.news.push_back(*v);
+    return r;
+  });
+  CHECK(o.news == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(o.configs == std::vector<int>{42});
+  CHECK(o.lagged == 0);
 }

@@ -2,9 +2,11 @@
 // weft::sync umbrella: every fiber-aware synchronisation primitive.
 #pragma once
 
+#include "weft/sync/broadcast.hpp"
 #include "weft/sync/cancellation_token.hpp"
 #include "weft/sync/error.hpp"
 #include "weft/sync/mpsc.hpp"
 #include "weft/sync/notify.hpp"
 #include "weft/sync/oneshot.hpp"
 #include "weft/sync/select.hpp"
+#include "weft/sync/watch.hpp"

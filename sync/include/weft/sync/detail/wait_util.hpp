@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// Helpers every weft::sync primitive shares: one park loop step and wake
+// tokens resumed after the lock is released. Internal; do not depend on it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "weft/sync/detail/select_branch.hpp"
+
+namespace weft::sync::detail {
+
+// wake_batch holds the tokens of waiters claimed under a lock. Declare it
+// before the lock guard: its destructor (after the guard's) resumes them.
+class wake_batch {
+ public:
+  wake_batch() = default;
+  wake_batch(const wake_batch&) = delete;
+  wake_batch& operator=(const wake_batch&) = delete;
+  ~wake_batch() { resume_all(); }
+
+  // add() keeps a won token for later. If the overflow vector cannot grow,
+  // the token resumes at once in its own destructor (still correct, only
+  // under the caller's lock).
+  void add(wake_token&& t) noexcept {
+    if (!t) return;
+    if (n_ < inline_.size()) {
+      inline_[n_++] = std::move(t);
+      return;
+    }
+    try {
+      overflow_.push_back(std::move(t));
+    } catch (...) {
+    }
+  }
+
+  // resume_all() resumes every kept token (call with no lock held).
+  void resume_all() noexcept {
+    for (std::size_t i = 0; i < n_; ++i) inline_[i].resume();
+    n_ = 0;
+    for (auto& t : overflow_) t.resume();
+    overflow_.clear();
+  }
+
+ private:
+  std::array<wake_token, 8> inline_;
+  std::size_t n_ = 0;
+  std::vector<wake_token> overflow_;
+};
+
+// claim_all() unlinks every node of `list` and claims its waiter for
+// notified, under the list owner's lock. `fire` sets node.fired on the
+// claims that won: pass true only when each of those waiters really has its
+// operation ready (a message, a change), false for a close wake-up that
+// only asks the waiter to look again.
+inline void claim_all(wait_list& list, wake_batch& batch, bool fire) noexcept {
+  while (wait_list::node* n = list.front()) {
+    list.remove(*n);
+    wake_token t = n->w->claim(wake_reason::notified);
+    if (t) {
+      if (fire) n->fired = true;
+      batch.add(std::move(t));
+    }
+  }
+}
+
+// park_on() waits once on `list`: links a node for a fresh waiter, parks
+// (releasing `lk`), then re-locks and unlinks it. The caller re-checks its
+// condition. Returns notified or timeout.
+// Blocks: parks the fiber (or the plain thread) until woken or `deadline_ns`.
+// Errors: weft::cancelled, with `lk` held again and the node unlinked, so
+//   the caller's state is exactly as before the wait.
+inline wake_reason park_on(wait_list& list, spin_guard& lk, std::int64_t deadline_ns) {
+  waiter w;
+  wait_list::node n(w);
+  list.push_back(n);
+  wake_reason r;
+  try {
+    r = w.park(&lk, deadline_ns);
+  } catch (...) {
+    if (!lk.owns_lock()) lk.lock();
+    list.remove(n);
+    throw;
+  }
+  lk.lock();
+  list.remove(n);
+  return r;
+}
+
+}  // namespace weft::sync::detail
