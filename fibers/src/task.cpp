@@ -75,12 +75,13 @@ void task_base::complete(outcome o, std::exception_ptr e) noexcept {
 
 void task_base::abort() noexcept {
   cancel_requested_.store(true, std::memory_order_seq_cst);
+  aborters_.fetch_add(1, std::memory_order_seq_cst);
   wake_token t;
-  {
-    spin_guard lk(lock_);
-    if (current_waiter_) t = current_waiter_->claim(wake_reason::cancelled);
+  if (waiter* w = current_waiter_.exchange(nullptr, std::memory_order_seq_cst)) {
+    t = w->claim(wake_reason::cancelled);
   }
-  t.resume();
+  aborters_.fetch_sub(1, std::memory_order_release);
+  t.resume();  // touches the fiber's context only, never the waiter
 }
 
 void task_base::set_listener(completion_listener* l) noexcept {

@@ -7,6 +7,8 @@
 
 #include <time.h>
 
+#include <thread>
+
 #include <boost/fiber/context.hpp>
 
 #include "futex.hpp"
@@ -17,6 +19,21 @@
 namespace weft::detail {
 
 namespace {
+// wait_for_aborters() spins (then yields the thread) while an abort() is
+// still claiming this task's waiter: a few instructions, unless the aborting
+// thread was preempted in between.
+void wait_for_aborters(const task_base* t) noexcept {
+  for (int spins = 0; t->aborters_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 constexpr std::uint32_t kWaiting = static_cast<std::uint32_t>(wake_reason::waiting);
 
 timespec to_timespec(std::int64_t ns) noexcept {
@@ -26,19 +43,20 @@ timespec to_timespec(std::int64_t ns) noexcept {
   return ts;
 }
 
-// cancel_bookkeeping registers the waiter with the current task so that
-// abort() can claim it, and unregisters it on every exit path.
+// cancel_registration publishes the waiter to the current task so that
+// abort() can claim it, and withdraws it on every exit path. If an aborter
+// took the pointer first, it may still be inside claim(): wait for it to
+// finish before the waiter (on this stack) can die.
 class cancel_registration {
  public:
   cancel_registration(task_base* t, waiter* w) noexcept : t_(t) {
-    if (!t_) return;
-    spin_guard lk(t_->lock_);
-    t_->current_waiter_ = w;
+    if (t_) t_->current_waiter_.store(w, std::memory_order_seq_cst);
   }
   ~cancel_registration() {
     if (!t_) return;
-    spin_guard lk(t_->lock_);
-    t_->current_waiter_ = nullptr;
+    if (t_->current_waiter_.exchange(nullptr, std::memory_order_seq_cst) == nullptr) {
+      wait_for_aborters(t_);
+    }
   }
 
  private:

@@ -86,8 +86,7 @@ template <class T>
 bool in_weft_wait(const weft::join_handle<T>& h) {
   weft::detail::task_base* t = h.task();
   if (!t) return false;
-  weft::detail::spin_guard lk(t->lock_);
-  return t->current_waiter_ != nullptr;
+  return t->current_waiter_.load() != nullptr;
 }
 
 // on_destroy adds one to a counter when it is destroyed: put one on a

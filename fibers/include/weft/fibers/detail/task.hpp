@@ -110,8 +110,9 @@ class task_base {
   // Internal: finish a task that never ran (cancelled before start, shutdown).
   void finish_cancelled() noexcept;
 
+  // (seq_cst: pairs with the registration of current_waiter_, Dekker-style.)
   bool cancel_requested() const noexcept {
-    return cancel_requested_.load(std::memory_order_acquire);
+    return cancel_requested_.load(std::memory_order_seq_cst);
   }
   // take_cancel() returns true once per requested cancellation (delivery).
   bool take_cancel() noexcept {
@@ -121,9 +122,15 @@ class task_base {
     return cancel_delivered_.load(std::memory_order_acquire);
   }
 
-  // The task's lock guards current_waiter_, joiners_ and listener_.
+  // The task's lock guards joiners_ and listener_.
   spin_lock lock_;
-  waiter* current_waiter_ = nullptr;
+  // current_waiter_ is the waiter the task is parked in, for abort(). An
+  // aborter counts itself in aborters_, takes the pointer with exchange()
+  // and claims; a parked fiber that finds the pointer taken when it
+  // unregisters waits for aborters_ to drop to zero before its waiter dies
+  // (waiter.cpp). No lock: parking costs two atomic exchanges, not two locks.
+  std::atomic<waiter*> current_waiter_{nullptr};
+  std::atomic<std::uint32_t> aborters_{0};
   cancel_context cancel_ctx_;
   runtime_core* core_ = nullptr;
   std::string name_;
