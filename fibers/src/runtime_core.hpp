@@ -150,6 +150,11 @@ class worker {
   context* yielding_ = nullptr;
   std::uint32_t ticks_ = 0;
   std::uint32_t last_dispatch_ = 0;
+  // Picks left before the shared queue is looked at even though local work
+  // is ready (fairness for fibers woken from other threads). A countdown of
+  // its own: keyed on ticks_ it could coincide with the dispatcher's turn
+  // forever and never run.
+  std::uint32_t shared_countdown_ = 0;
   std::uint32_t last_poll_ = 0;
   std::uint64_t id_next_ = 0;
   std::uint64_t id_limit_ = 0;

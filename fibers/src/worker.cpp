@@ -47,6 +47,8 @@ namespace weft::detail {
 namespace {
 constexpr std::uint32_t kRunnextStreak = 8;
 constexpr std::uint32_t kDispatchEvery = 32;
+// A busy worker takes from the shared queue at least every kSharedEvery picks.
+constexpr std::uint32_t kSharedEvery = 61;
 constexpr int kSpinRounds = 200;
 
 // algorithm adapts a worker to Boost.Fiber's algorithm interface.
@@ -259,13 +261,14 @@ context* worker::pick() noexcept {
       poll();
     }
   }
+  if (shared_countdown_ > 0) --shared_countdown_;
   if (dispatcher_ && (notified_.load(std::memory_order_relaxed) ||
                       ticks_ - last_dispatch_ >= kDispatchEvery)) {
     notified_.store(false, std::memory_order_relaxed);
     last_dispatch_ = ticks_;
     return std::exchange(dispatcher_, nullptr);
   }
-  if ((ticks_ & 63) == 0 && !core_.shared_empty()) {
+  if (shared_countdown_ == 0 && !core_.shared_empty()) {
     if (context* c = take_shared()) return c;
   }
   if (runnext_ && runnext_streak_ < kRunnextStreak) {
@@ -288,6 +291,7 @@ context* worker::pick() noexcept {
 context* worker::take_shared() noexcept {
   context* c = core_.pop_shared();
   if (!c) return nullptr;
+  shared_countdown_ = kSharedEvery;
   // More shared work than this worker: pass the wake-up on (a woken worker
   // counts as searching until it gets here, so the sharer may not have).
   if (!core_.shared_empty()) core_.wake_idle();
