@@ -3,3 +3,9 @@
 #pragma once
 
 #include "weft/sync/error.hpp"
+#include "weft/sync/barrier.hpp"
+#include "weft/sync/condition_variable.hpp"
+#include "weft/sync/mutex.hpp"
+#include "weft/sync/once_cell.hpp"
+#include "weft/sync/rwlock.hpp"
+#include "weft/sync/semaphore.hpp"
