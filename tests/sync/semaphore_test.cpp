@@ -297,7 +297,7 @@ TEST_CASE("semaphore: a cancelled waiter gives back what it was assigned and the
 }
 
 TEST_CASE("semaphore: holders never exceed the permits under stress from fibers and threads",
-          "[sync][semaphore][stress]") {
+          "[sync][semaphore]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);
