@@ -2,10 +2,11 @@
 // cv_core: notify claims waiters under the list's spin_lock; a waiter whose
 // claim is lost (timed out, cancelled) is skipped, so a notify_one() always
 // reaches a waiter that is still waiting, if there is one.
+#include "weft/sync/condition_variable.hpp"
+
 #include <utility>
 
 #include "wake_batch.hpp"
-#include "weft/sync/condition_variable.hpp"
 
 namespace weft::sync::detail {
 

@@ -182,7 +182,8 @@ TEST_CASE("mutex: try_lock_for times out instantly on a paused clock", "[sync][m
   CHECK(o.later_ok);
 }
 
-TEST_CASE("mutex: a cancelled waiter holds nothing and the next waiter proceeds", "[sync][mutex][cancel]") {
+TEST_CASE("mutex: a cancelled waiter holds nothing and the next waiter proceeds",
+          "[sync][mutex][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -197,9 +198,7 @@ TEST_CASE("mutex: a cancelled waiter holds nothing and the next waiter proceeds"
       outcome r;
       weft::sync::mutex m;
       m.lock();
-      auto victim = weft::spawn([&] {
-        std::lock_guard<weft::sync::mutex> g(m);
-      });
+      auto victim = weft::spawn([&] { std::lock_guard<weft::sync::mutex> g(m); });
       if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(victim); })) ++r.bad;
       std::atomic<bool> next{false};
       auto behind = weft::spawn([&] {

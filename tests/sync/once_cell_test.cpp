@@ -81,7 +81,8 @@ TEST_CASE("once_cell: an initializer that throws lets the next caller retry", "[
   CHECK(*c.get() == 42);
 }
 
-TEST_CASE("once_cell: a cancelled initializer lets a waiter initialize", "[sync][once_cell][cancel]") {
+TEST_CASE("once_cell: a cancelled initializer lets a waiter initialize",
+          "[sync][once_cell][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -102,7 +103,8 @@ TEST_CASE("once_cell: a cancelled initializer lets a waiter initialize", "[sync]
           return 1;
         });
       });
-      if (!weft_test::spin_until([&] { return started.load() && weft_test::in_weft_wait(first); })) ++r.bad;
+      if (!weft_test::spin_until([&] { return started.load() && weft_test::in_weft_wait(first); }))
+        ++r.bad;
       auto second = weft::spawn([&] { return c.get_or_init([] { return 2; }); });
       if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(second); })) ++r.bad;
       first.abort();

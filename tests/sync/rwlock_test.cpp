@@ -85,7 +85,8 @@ TEST_CASE("rwlock: a writer gets in under constant reader load", "[sync][rwlock]
     });
     // Count from the moment the writer is seen queued (seeing it late only
     // lowers the count), so an OS preemption of the writer cannot inflate it.
-    if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(writer) || writer.is_finished(); })) {
+    if (!weft_test::spin_until(
+            [&] { return weft_test::in_weft_wait(writer) || writer.is_finished(); })) {
       ++violations;
     }
     const long before = reads.load();
@@ -176,7 +177,8 @@ TEST_CASE("rwlock: timed locks time out instantly on a paused clock", "[sync][rw
   CHECK(o.until_failed);
 }
 
-TEST_CASE("rwlock: a cancelled queued writer lets the readers behind it in", "[sync][rwlock][cancel]") {
+TEST_CASE("rwlock: a cancelled queued writer lets the readers behind it in",
+          "[sync][rwlock][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;

@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 using weft::sync::semaphore;
 using weft::time::clock;
 
-TEST_CASE("semaphore: try_acquire takes free permits and reports empty and closed", "[sync][semaphore]") {
+TEST_CASE("semaphore: try_acquire takes free permits and reports empty and closed",
+          "[sync][semaphore]") {
   semaphore s(3);
   CHECK(s.available_permits() == 3);
   {
@@ -90,7 +91,8 @@ TEST_CASE("semaphore: waiters get permits in FIFO order", "[sync][semaphore]") {
           if (!p) bad.fetch_add(1);
           got[static_cast<std::size_t>(i)] = next.fetch_add(1);
         }));
-        if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(hs.back()); })) bad.fetch_add(1);
+        if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(hs.back()); }))
+          bad.fetch_add(1);
       }
       held->release();
       for (auto& h : hs) h.join();
@@ -108,7 +110,7 @@ TEST_CASE("semaphore: acquire_many at the head is not starved by later small req
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);
   struct outcome {
-    bool small_early = false;   // the small request got a permit before the big one
+    bool small_early = false;  // the small request got a permit before the big one
     std::size_t available_mid = 99;
     bool try_mid = true;
     int big_first = -1;

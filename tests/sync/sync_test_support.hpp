@@ -20,7 +20,8 @@ void run_mixed(weft::runtime& rt, int fibers, int threads, Body body) {
   for (int i = 0; i < threads; ++i) ts.emplace_back([&body, i] { body(i); });
   rt.block_on([&] {
     std::vector<weft::join_handle<void>> hs;
-    for (int i = 0; i < fibers; ++i) hs.push_back(weft::spawn([&body, i, threads] { body(threads + i); }));
+    for (int i = 0; i < fibers; ++i)
+      hs.push_back(weft::spawn([&body, i, threads] { body(threads + i); }));
     for (auto& h : hs) h.join();
   });
   for (auto& t : ts) t.join();

@@ -66,8 +66,8 @@ class barrier {
   weft::detail::spin_lock lock_;
   weft::detail::wait_list waiters_;  // guarded by lock_
   const std::size_t n_;
-  std::size_t arrived_ = 0;          // guarded by lock_
-  std::uint64_t generation_ = 0;     // guarded by lock_
+  std::size_t arrived_ = 0;       // guarded by lock_
+  std::uint64_t generation_ = 0;  // guarded by lock_
 };
 
 }  // namespace weft::sync

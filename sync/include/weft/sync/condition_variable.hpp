@@ -36,7 +36,9 @@ class condition_variable {
   // Blocks: parks the fiber (or blocks the plain thread). Errors: throws
   // weft::cancelled when cancelled while waiting (`lk` is locked again;
   // a notify aimed at a cancelled waiter goes to the next one).
-  void wait(std::unique_lock<mutex>& lk) { (void)detail::cv_wait(core_, lk, weft::detail::no_deadline); }
+  void wait(std::unique_lock<mutex>& lk) {
+    (void)detail::cv_wait(core_, lk, weft::detail::no_deadline);
+  }
 
   // wait() with a predicate loops until `pred()` holds (checked under `lk`).
   template <class Predicate>
@@ -47,7 +49,8 @@ class condition_variable {
   // wait_until() is wait() giving up at `t` (any clock): cv_status::timeout.
   // Errors: weft::cancelled.
   template <class Clock, class Duration>
-  std::cv_status wait_until(std::unique_lock<mutex>& lk, const std::chrono::time_point<Clock, Duration>& t) {
+  std::cv_status wait_until(std::unique_lock<mutex>& lk,
+                            const std::chrono::time_point<Clock, Duration>& t) {
     return detail::cv_wait(core_, lk, detail::deadline_at(t));
   }
 
@@ -64,13 +67,15 @@ class condition_variable {
 
   // wait_for() is wait_until(now + d).
   template <class Rep, class Period>
-  std::cv_status wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d) {
+  std::cv_status wait_for(std::unique_lock<mutex>& lk,
+                          const std::chrono::duration<Rep, Period>& d) {
     return detail::cv_wait(core_, lk, detail::deadline_after(d));
   }
 
   // wait_for() with a predicate is wait_until(now + d, pred).
   template <class Rep, class Period, class Predicate>
-  bool wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d, Predicate pred) {
+  bool wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d,
+                Predicate pred) {
     const std::int64_t deadline = detail::deadline_after(d);
     while (!pred()) {
       if (detail::cv_wait(core_, lk, deadline) == std::cv_status::timeout) return pred();

@@ -37,7 +37,9 @@ class rwlock {
   void lock() { (void)sem_.acquire(max_readers); }
 
   // try_lock() takes exclusive access if the lock is free now.
-  bool try_lock() noexcept { return sem_.try_acquire(max_readers) == detail::acquire_status::acquired; }
+  bool try_lock() noexcept {
+    return sem_.try_acquire(max_readers) == detail::acquire_status::acquired;
+  }
 
   // try_lock_for() is lock() giving up after `d`. Errors: weft::cancelled.
   template <class Rep, class Period>
@@ -59,7 +61,9 @@ class rwlock {
   void lock_shared() { (void)sem_.acquire(1); }
 
   // try_lock_shared() takes shared access if no writer holds or waits.
-  bool try_lock_shared() noexcept { return sem_.try_acquire(1) == detail::acquire_status::acquired; }
+  bool try_lock_shared() noexcept {
+    return sem_.try_acquire(1) == detail::acquire_status::acquired;
+  }
 
   // try_lock_shared_for() is lock_shared() giving up after `d`.
   template <class Rep, class Period>

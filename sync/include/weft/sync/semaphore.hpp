@@ -99,7 +99,9 @@ class semaphore {
   // plain thread). Errors: errc::closed; throws weft::cancelled if the
   // caller is cancelled while queued (it then holds nothing and its place
   // goes to the next waiter). Thread-safety: any fiber or thread.
-  [[nodiscard]] result<semaphore_permit> acquire() { return acquire_many_until_ns(1, no_deadline_); }
+  [[nodiscard]] result<semaphore_permit> acquire() {
+    return acquire_many_until_ns(1, no_deadline_);
+  }
 
   // acquire_many() waits for `n` permits at once (FIFO: not overtaken by
   // later requests). Blocks, Errors: as acquire(); std::invalid_argument

@@ -37,7 +37,8 @@ std::int64_t deadline_after(const std::chrono::duration<Rep, Period>& d) noexcep
 template <class Clock, class Duration>
 std::int64_t deadline_at(const std::chrono::time_point<Clock, Duration>& t) noexcept {
   if constexpr (std::is_same_v<Clock, weft::time::clock>) {
-    if (t.time_since_epoch() >= std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 200))) {
+    if (t.time_since_epoch() >=
+        std::chrono::duration_cast<Duration>(std::chrono::hours(24 * 365 * 200))) {
       return weft::detail::no_deadline;
     }
     return std::chrono::ceil<std::chrono::nanoseconds>(t.time_since_epoch()).count();

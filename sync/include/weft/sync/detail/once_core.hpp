@@ -48,7 +48,7 @@ class once_core {
   void set_and_wake(std::uint8_t s) noexcept;
 
   weft::detail::spin_lock lock_;
-  weft::detail::wait_list waiters_;  // guarded by lock_
+  weft::detail::wait_list waiters_;          // guarded by lock_
   std::atomic<std::uint8_t> state_{kEmpty};  // written under lock_
 };
 
