@@ -16,6 +16,10 @@ using weft::detail::wake_reason;
 
 void relock_access::lock(weft::sync::mutex& m) { m.lock_uncancellable(); }
 
+void relock_access::lock(weft::sync::rwlock& l) { l.lock_uncancellable(); }
+
+void relock_access::lock_shared(weft::sync::rwlock& l) { l.lock_shared_uncancellable(); }
+
 void cv_core::enqueue(wait_list::node& n) noexcept {
   spin_guard lk(lock_);
   waiters_.push_back(n);

@@ -240,3 +240,80 @@ TEST_CASE("condition_variable: a cancelled waiter re-locks and the notify goes t
   }
   leaks.finish();
 }
+
+TEST_CASE("condition_variable: an abort that arrives after the notify leaves the lock held once",
+          "[sync][condition_variable][cancel]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  weft_test::leak_check leaks;
+  {
+    auto rt = weft_test::make_runtime(workers);
+    struct outcome {
+      std::string victim;
+      bool reached = false, first_try = false, second_try = true, rw_reached = false;
+      int bad = 0;
+    };
+    const outcome o = rt.block_on([] {
+      outcome r;
+      weft::sync::mutex m;
+      weft::sync::condition_variable_any cv;
+      bool ready = false;  // under m
+      std::atomic<bool> reached{false};
+      auto victim = weft::spawn([&] {
+        std::lock_guard<weft::sync::mutex> g(m);  // unlocks m once, at unwind
+        cv.wait(m, [&] { return ready; });
+        reached = true;
+        weft::time::sleep(std::chrono::hours(1));  // the abort is delivered here
+      });
+      if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(victim); })) ++r.bad;
+      m.lock();
+      ready = true;
+      cv.notify_one();  // wins the victim's waiter first
+      victim.abort();   // so this is due at its next suspension point
+      // Keep m until the victim had time to queue for it again: re-locking
+      // must not be where the abort is delivered. (No way to observe an
+      // uncancellable park, so this waits a little; it never fails a
+      // correct lock, a broken one finishes the victim within the limit.)
+      (void)weft_test::spin_until([&] { return victim.is_finished(); }, std::chrono::milliseconds(100));
+      m.unlock();
+      r.victim = weft_test::outcome_of([&] { victim.join(); });
+      r.reached = reached.load();
+      // Exactly one unlock happened: the mutex is free, and taking it once
+      // leaves it taken (a double unlock would have left two permits).
+      r.first_try = m.try_lock();
+      r.second_try = m.try_lock();
+      if (r.first_try) m.unlock();
+      if (r.second_try) m.unlock();
+
+      // The same with a shared lock of an rwlock.
+      weft::sync::rwlock l;
+      std::atomic<bool> rw_reached{false};
+      bool go = false;  // under l (exclusive)
+      auto reader = weft::spawn([&] {
+        std::unique_lock<weft::sync::rwlock> lk(l);
+        cv.wait(lk, [&] { return go; });
+        rw_reached = lk.owns_lock();
+        weft::time::sleep(std::chrono::hours(1));
+      });
+      if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(reader); })) ++r.bad;
+      l.lock();
+      go = true;
+      cv.notify_one();
+      reader.abort();
+      (void)weft_test::spin_until([&] { return reader.is_finished(); }, std::chrono::milliseconds(100));
+      l.unlock();
+      if (weft_test::outcome_of([&] { reader.join(); }) != "cancelled") ++r.bad;
+      r.rw_reached = rw_reached.load();
+      if (!l.try_lock()) ++r.bad;
+      l.unlock();
+      return r;
+    });
+    CHECK(o.victim == "cancelled");
+    CHECK(o.reached);
+    CHECK(o.first_try);
+    CHECK_FALSE(o.second_try);
+    CHECK(o.rw_reached);
+    CHECK(o.bad == 0);
+  }
+  leaks.finish();
+}

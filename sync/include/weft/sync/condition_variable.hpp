@@ -12,6 +12,7 @@
 #include "weft/sync/detail/cv_core.hpp"
 #include "weft/sync/detail/deadline.hpp"
 #include "weft/sync/mutex.hpp"
+#include "weft/sync/rwlock.hpp"
 
 namespace weft::sync {
 

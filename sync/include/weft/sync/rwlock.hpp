@@ -12,6 +12,10 @@
 
 namespace weft::sync {
 
+namespace detail {
+struct relock_access;
+}
+
 // rwlock is a batch_semaphore of max_readers permits (Tokio's RwLock): a
 // reader takes one, a writer takes them all. Acquisitions are served FIFO,
 // so once a writer queues, readers arriving after it queue behind it and
@@ -81,6 +85,11 @@ class rwlock {
   void unlock_shared() noexcept { sem_.release(1); }
 
  private:
+  friend struct detail::relock_access;
+  // lock_uncancellable() and lock_shared_uncancellable() never throw
+  // weft::cancelled: a condition variable re-locks with them.
+  void lock_uncancellable() { (void)sem_.acquire(max_readers, weft::detail::no_deadline, false); }
+  void lock_shared_uncancellable() { (void)sem_.acquire(1, weft::detail::no_deadline, false); }
   detail::batch_semaphore sem_;
 };
 
