@@ -278,7 +278,8 @@ TEST_CASE("semaphore: a cancelled waiter gives back what it was assigned and the
       if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(head); })) ++r.bad;
       if (s.available_permits() != 0) ++r.bad;
       std::atomic<bool> next{false};
-      auto behind = weft::spawn([&] { next = static_cast<bool>(s.acquire()); });
+      // Bounded so that a lost permit fails the test instead of hanging it.
+      auto behind = weft::spawn([&] { next = static_cast<bool>(s.acquire_for(10s)); });
       if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(behind); })) ++r.bad;
       head.abort();
       r.head_outcome = weft_test::outcome_of([&] { head.join(); });
