@@ -31,13 +31,7 @@ result<barrier_wait_result> barrier::wait_until_ns(std::int64_t deadline_ns) {
     arrived_ = 0;
     ++generation_;
     detail::wake_batch wakes;
-    while (wait_list::node* n = waiters_.front()) {
-      waiters_.remove(*n);
-      if (weft::detail::wake_token t = n->w->claim(wake_reason::notified)) {
-        n->fired = true;
-        wakes.push(std::move(t));
-      }
-    }
+    detail::wake_all_into(waiters_, wakes);
     lk.unlock();
     return barrier_wait_result(true);
   }

@@ -42,13 +42,7 @@ void cv_core::notify_one() noexcept {
 void cv_core::notify_all() noexcept {
   wake_batch wakes;
   spin_guard lk(lock_);
-  while (wait_list::node* n = waiters_.front()) {
-    waiters_.remove(*n);
-    if (weft::detail::wake_token t = n->w->claim(wake_reason::notified)) {
-      n->fired = true;
-      wakes.push(std::move(t));
-    }
-  }
+  wake_all_into(waiters_, wakes);
   lk.unlock();
   wakes.resume_all();
 }

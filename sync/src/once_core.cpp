@@ -56,13 +56,7 @@ void once_core::set_and_wake(std::uint8_t s) noexcept {
   wake_batch wakes;
   spin_guard lk(lock_);
   state_.store(s, std::memory_order_release);
-  while (wait_list::node* n = waiters_.front()) {
-    waiters_.remove(*n);
-    if (weft::detail::wake_token t = n->w->claim(wake_reason::notified)) {
-      n->fired = true;
-      wakes.push(std::move(t));
-    }
-  }
+  wake_all_into(waiters_, wakes);
   lk.unlock();
   wakes.resume_all();
 }

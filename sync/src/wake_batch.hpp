@@ -43,4 +43,19 @@ class wake_batch {
   std::size_t n_ = 0;
 };
 
+// wake_all_into() unlinks every node of `list` (under its owner's lock),
+// claims each waiter for `why` and keeps the tokens that won in `wakes`;
+// nodes whose waiter another source claimed first are just unlinked.
+inline void wake_all_into(
+    weft::detail::wait_list& list, wake_batch& wakes,
+    weft::detail::wake_reason why = weft::detail::wake_reason::notified) noexcept {
+  while (weft::detail::wait_list::node* n = list.front()) {
+    list.remove(*n);
+    if (weft::detail::wake_token t = n->w->claim(why)) {
+      n->fired = true;
+      wakes.push(std::move(t));
+    }
+  }
+}
+
 }  // namespace weft::sync::detail

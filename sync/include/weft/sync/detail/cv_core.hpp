@@ -28,6 +28,7 @@ struct relock_access {
   static void lock(weft::sync::rwlock& l);
   static void lock_shared(weft::sync::rwlock& l);
 };
+
 // cv_core keeps the waiters of one condition variable, in FIFO order.
 class cv_core {
  public:
