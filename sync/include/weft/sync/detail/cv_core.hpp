@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+// cv_core: the wait list behind condition_variable and
+// condition_variable_any, and the generic wait that registers the waiter
+// before releasing the caller's lock. Internal: do not depend on it.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <type_traits>
+
+#include "weft/fibers/detail/waiter.hpp"
+
+namespace weft::sync {
+class mutex;
+class rwlock;
+}  // namespace weft::sync
+
+namespace weft::sync::detail {
+
+// relock_access re-locks weft's lock types without a cancellation point,
+// for a wait that is returning or unwinding: a cancellation that is due is
+// then delivered at the caller's next suspension point, and the caller's
+// guard never unlocks a lock it does not hold.
+struct relock_access {
+  static void lock(weft::sync::mutex& m);
+  static void lock(weft::sync::rwlock& l);
+  static void lock_shared(weft::sync::rwlock& l);
+};
+
+// cv_core keeps the waiters of one condition variable, in FIFO order.
+class cv_core {
+ public:
+  cv_core() noexcept = default;
+  cv_core(const cv_core&) = delete;
+  cv_core& operator=(const cv_core&) = delete;
+
+  // enqueue() links `n`; from then on a notify can claim its waiter.
+  void enqueue(weft::detail::wait_list::node& n) noexcept;
+  // dequeue() unlinks `n` if no notify did.
+  void dequeue(weft::detail::wait_list::node& n) noexcept;
+  // notify_one() wakes the longest waiter still waiting.
+  void notify_one() noexcept;
+  // notify_all() wakes every waiter.
+  void notify_all() noexcept;
+
+ private:
+  weft::detail::spin_lock lock_;
+  weft::detail::wait_list waiters_;  // guarded by lock_
+};
+
+// relock() takes `lk` back after a wait: through the uncancellable path
+// for weft's own lock types (bare or in std::unique_lock/std::shared_lock),
+// with lk.lock() for any other lockable.
+template <class Lock>
+void relock(Lock& lk) {
+  if constexpr (std::is_same_v<Lock, weft::sync::mutex> ||
+                std::is_same_v<Lock, weft::sync::rwlock>) {
+    relock_access::lock(lk);
+  } else if constexpr (std::is_same_v<Lock, std::unique_lock<weft::sync::mutex>> ||
+                       std::is_same_v<Lock, std::unique_lock<weft::sync::rwlock>>) {
+    auto* m = lk.release();
+    relock_access::lock(*m);
+    lk = Lock(*m, std::adopt_lock);
+  } else if constexpr (std::is_same_v<Lock, std::shared_lock<weft::sync::rwlock>>) {
+    auto* m = lk.release();
+    relock_access::lock_shared(*m);
+    lk = Lock(*m, std::adopt_lock);
+  } else {
+    lk.lock();
+  }
+}
+
+// cv_wait() releases `lk`, waits for a notify or `deadline_ns`, re-locks
+// `lk`. The waiter is linked before `lk` is released, so a notify made
+// after the caller checked its condition under `lk` is never lost. `lk` is
+// held again on every exit, exceptions included (as std requires), and
+// re-locking weft's lock types is not a cancellation point: a cancellation
+// that arrives after the notify is delivered at the next suspension point.
+// Errors: weft::cancelled (only while waiting for the notify).
+template <class Lock>
+std::cv_status cv_wait(cv_core& cv, Lock& lk, std::int64_t deadline_ns) {
+  weft::detail::waiter w;
+  weft::detail::wait_list::node node(w);
+  cv.enqueue(node);
+  try {
+    lk.unlock();
+  } catch (...) {
+    cv.dequeue(node);
+    throw;
+  }
+  weft::detail::wake_reason why;
+  try {
+    why = w.park(nullptr, deadline_ns);
+  } catch (...) {
+    cv.dequeue(node);
+    relock(lk);
+    throw;
+  }
+  cv.dequeue(node);
+  relock(lk);
+  return why == weft::detail::wake_reason::timeout ? std::cv_status::timeout
+                                                   : std::cv_status::no_timeout;
+}
+
+}  // namespace weft::sync::detail
