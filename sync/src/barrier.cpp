@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// barrier: arrivals counted under a spin_lock; the last arrival bumps the
+// generation and wakes the parked ones. A waiter learns its generation
+// completed from generation_, not from how it was woken, so a waiter whose
+// timeout raced with the completion still reports success.
+#include "weft/sync/barrier.hpp"
+
+#include <stdexcept>
+
+#include "wake_batch.hpp"
+
+namespace weft::sync {
+
+using weft::detail::spin_guard;
+using weft::detail::wait_list;
+using weft::detail::waiter;
+using weft::detail::wake_reason;
+
+barrier::barrier(std::size_t n) : n_(n) {
+  if (n == 0) throw std::invalid_argument("weft::sync::barrier: n must be at least 1");
+}
+
+barrier_wait_result barrier::wait() {
+  // Without a deadline the only failure is weft::cancelled (thrown).
+  return *wait_until_ns(weft::detail::no_deadline);
+}
+
+result<barrier_wait_result> barrier::wait_until_ns(std::int64_t deadline_ns) {
+  spin_guard lk(lock_);
+  if (++arrived_ == n_) {
+    arrived_ = 0;
+    ++generation_;
+    detail::wake_batch wakes;
+    while (wait_list::node* n = waiters_.front()) {
+      waiters_.remove(*n);
+      if (weft::detail::wake_token t = n->w->claim(wake_reason::notified)) {
+        n->fired = true;
+        wakes.push(std::move(t));
+      }
+    }
+    lk.unlock();
+    return barrier_wait_result(true);
+  }
+  const std::uint64_t gen = generation_;
+  for (;;) {
+    waiter w;
+    wait_list::node node(w);
+    waiters_.push_back(node);
+    wake_reason why;
+    try {
+      why = w.park(&lk, deadline_ns);
+    } catch (...) {
+      lk.lock();
+      waiters_.remove(node);
+      if (generation_ == gen) --arrived_;
+      throw;
+    }
+    lk.lock();
+    waiters_.remove(node);
+    if (generation_ != gen) return barrier_wait_result(false);
+    if (why == wake_reason::timeout) {
+      --arrived_;
+      return make_error_code(errc::timeout);
+    }
+    // Woken without completion (a cancellation delivered earlier): wait on.
+  }
+}
+
+}  // namespace weft::sync
