@@ -248,6 +248,7 @@ std::unique_ptr<workload> make_idle_cpu_workload();
 std::unique_ptr<workload> make_pingpong_workload();
 std::unique_ptr<workload> make_mpsc_workload();
 std::unique_ptr<workload> make_select_workload();
+std::unique_ptr<workload> make_mutex_workload();
 
 // run_workload() runs `w` for each thread count of `opts` (weft, then its
 // baseline when asked) and reports every result.
