@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   bool quick = false, no_baseline = false, suite_json = false;
   std::string suite_baseline = "shared_work";
   suite->add_flag("--quick", quick,
-                  "reduced counts (~40-70 s on 2 cores): spawn 500000, yield 5000000, pingpong "
+                  "reduced counts (~20-60 s on 2 cores): spawn 500000, yield 5000000, pingpong "
                   "200000, mpsc 4x250000, select 250000, mutex 8x100000, skynet baseline 10000 "
                   "leaves, idle 20000, timers 20000; --time-limit 60");
   suite->add_flag("--json", suite_json, "print one JSON object per result");
