@@ -174,6 +174,15 @@ std::string target_of(const result& r) {
   if (r.workload == "yield" && r.threads == 1) {
     return "<=60 ns" + std::string(verdict(r.ns_per_op() <= 60));
   }
+  if (r.workload == "pingpong" && r.threads == 1) {
+    return "<=236 ns" + std::string(verdict(r.ns_per_op() <= 236));
+  }
+  if (r.workload == "pingpong" && r.threads >= 2) {
+    return "<=257 ns" + std::string(verdict(r.ns_per_op() <= 257));
+  }
+  if (r.workload == "mpsc" && r.threads >= 2) {
+    return "<=51 ns" + std::string(verdict(r.ns_per_op() <= 51));
+  }
   if (r.workload == "skynet" && r.ops == 1111111) {
     const bool met = r.seconds <= 0.88 && num(r, "max_rss_kb") <= 94.0 * 1024;
     return "<=0.88 s, <=94 MB" + std::string(verdict(met));

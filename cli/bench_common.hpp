@@ -215,7 +215,7 @@ struct common_options {
 };
 
 // workload is one standard workload: its flags, its weft run and its raw
-// Boost.Fiber baseline. Each bench_fibers_<name>.cpp defines one.
+// Boost.Fiber baseline. Each bench_<module>_<name>.cpp defines one.
 class workload {
  public:
   virtual ~workload() = default;
@@ -245,6 +245,10 @@ std::unique_ptr<workload> make_skynet_workload();
 std::unique_ptr<workload> make_idle_workload();
 std::unique_ptr<workload> make_timers_workload();
 std::unique_ptr<workload> make_idle_cpu_workload();
+std::unique_ptr<workload> make_pingpong_workload();
+std::unique_ptr<workload> make_mpsc_workload();
+std::unique_ptr<workload> make_select_workload();
+std::unique_ptr<workload> make_mutex_workload();
 
 // run_workload() runs `w` for each thread count of `opts` (weft, then its
 // baseline when asked) and reports every result.
@@ -254,6 +258,12 @@ void run_workload(workload& w, const common_options& opts, reporter& rep);
 // clearer message than CLI::Range for a non-number ("'abc' is not an
 // integer").
 CLI::Validator integer_in(std::uint64_t lo, std::uint64_t hi);
+
+// sum_below() is 0 + 1 + ... + (n - 1), the checksum of the channel
+// workloads (exact for any n whose sum fits in 64 bits).
+inline std::uint64_t sum_below(std::uint64_t n) noexcept {
+  return n % 2 == 0 ? n / 2 * (n - 1) : (n - 1) / 2 * n;
+}
 
 // percentile() is the p-th percentile (0..100) of `v` (reordered; v non-empty).
 std::int64_t percentile(std::vector<std::int64_t>& v, double p);

@@ -121,6 +121,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<workload>> workloads;
   workloads.push_back(weft_bench::make_spawn_workload());
   workloads.push_back(weft_bench::make_yield_workload());
+  workloads.push_back(weft_bench::make_pingpong_workload());
+  workloads.push_back(weft_bench::make_mpsc_workload());
+  workloads.push_back(weft_bench::make_select_workload());
+  workloads.push_back(weft_bench::make_mutex_workload());
   workloads.push_back(weft_bench::make_skynet_workload());
   workloads.push_back(weft_bench::make_idle_workload());
   // idle_cpu before timers: the suite runs them in this order, the robust
@@ -140,15 +144,16 @@ int main(int argc, char** argv) {
   // suite: every workload at its BENCHMARKS.md worker counts.
   CLI::App* suite = app.add_subcommand(
       "suite",
-      "run every workload (spawn on 2 workers and 1 thread, yield on 1 thread, skynet, idle, "
-      "idle_cpu and timers on 2 workers) with raw Boost.Fiber baselines, then print a table (on "
-      "stdout when it is a terminal, else on stderr, so the result lines stay "
-      "machine-readable)");
+      "run every workload (spawn and pingpong on 2 workers and 1 thread, yield on 1 thread, "
+      "mpsc, select, mutex, skynet, idle, idle_cpu and timers on 2 workers) with raw Boost.Fiber "
+      "baselines (select has none), then print a table (on stdout when it is a terminal, else "
+      "on stderr, so the result lines stay machine-readable)");
   bool quick = false, no_baseline = false, suite_json = false;
   std::string suite_baseline = "shared_work";
   suite->add_flag("--quick", quick,
-                  "reduced counts (~30-60 s on 2 cores): spawn 500000, yield 5000000, skynet "
-                  "baseline 10000 leaves, idle 20000, timers 20000; --time-limit 60");
+                  "reduced counts (~20-60 s on 2 cores): spawn 500000, yield 5000000, pingpong "
+                  "200000, mpsc 4x250000, select 250000, mutex 8x100000, skynet baseline 10000 "
+                  "leaves, idle 20000, timers 20000; --time-limit 60");
   suite->add_flag("--json", suite_json, "print one JSON object per result");
   suite->add_flag("--no-baseline", no_baseline, "run weft only");
   suite
@@ -192,8 +197,9 @@ int main(int argc, char** argv) {
   }
 
   if (app.get_subcommands().empty()) {
-    std::cerr << "fiber-bench: a subcommand is required (spawn, yield, skynet, idle, timers, "
-                 "idle_cpu, suite)\nRun with --help for more information.\n";
+    std::cerr
+        << "fiber-bench: a subcommand is required (spawn, yield, pingpong, mpsc, select, "
+           "mutex, skynet, idle, timers, idle_cpu, suite)\nRun with --help for more information.\n";
     return kUsageError;
   }
   for (std::size_t i = 0; i < workloads.size(); ++i) {
