@@ -121,7 +121,7 @@ void batch_semaphore::release_locked(std::size_t n, wake_batch& wakes) noexcept 
     waiters_.remove(head);
     if (weft::detail::wake_token t = head.w->claim(wake_reason::notified)) {
       head.fired = true;
-      wakes.push(std::move(t));
+      wakes.add(std::move(t));
     } else {
       avail += requested;  // lost the claim: nothing was handed over
       head.count = requested;
@@ -159,7 +159,7 @@ void batch_semaphore::close() noexcept {
     waiters_.remove(*n);
     if (weft::detail::wake_token t = n->w->claim(wake_reason::notified)) {
       n->fired = true;
-      wakes.push(std::move(t));  // the waiter releases its partial share itself
+      wakes.add(std::move(t));  // the waiter releases its partial share itself
     } else {
       permits_ += requested_of(*n) - n->count;
       n->count = requested_of(*n);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -15,9 +16,12 @@ namespace weft::sync::detail {
 
 // wake_batch holds the tokens of waiters claimed under a lock. Declare it
 // before the lock guard: its destructor (after the guard's) resumes them.
+// The inline slots are raw storage, so an empty batch (the common unlock
+// with nobody waiting) costs nothing to build or destroy. The one wake_batch
+// of weft::sync: every primitive uses this one.
 class wake_batch {
  public:
-  wake_batch() = default;
+  wake_batch() noexcept {}
   wake_batch(const wake_batch&) = delete;
   wake_batch& operator=(const wake_batch&) = delete;
   ~wake_batch() { resume_all(); }
@@ -27,8 +31,9 @@ class wake_batch {
   // under the caller's lock).
   void add(wake_token&& t) noexcept {
     if (!t) return;
-    if (n_ < inline_.size()) {
-      inline_[n_++] = std::move(t);
+    if (n_ < kInline) {
+      ::new (static_cast<void*>(slot(n_))) wake_token(std::move(t));
+      ++n_;
       return;
     }
     try {
@@ -39,14 +44,24 @@ class wake_batch {
 
   // resume_all() resumes every kept token (call with no lock held).
   void resume_all() noexcept {
-    for (std::size_t i = 0; i < n_; ++i) inline_[i].resume();
+    for (std::size_t i = 0; i < n_; ++i) {
+      slot(i)->resume();
+      slot(i)->~wake_token();
+    }
     n_ = 0;
-    for (auto& t : overflow_) t.resume();
-    overflow_.clear();
+    if (!overflow_.empty()) {
+      for (auto& t : overflow_) t.resume();
+      overflow_.clear();
+    }
   }
 
  private:
-  std::array<wake_token, 8> inline_;
+  static constexpr std::size_t kInline = 16;
+  wake_token* slot(std::size_t i) noexcept {
+    return std::launder(reinterpret_cast<wake_token*>(storage_ + i * sizeof(wake_token)));
+  }
+
+  alignas(wake_token) unsigned char storage_[kInline * sizeof(wake_token)];
   std::size_t n_ = 0;
   std::vector<wake_token> overflow_;
 };
