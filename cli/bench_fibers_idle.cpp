@@ -3,11 +3,9 @@
 // their own one-shot channel; when all are parked read VmRSS and report
 // (RSS parked - RSS before) / count; then release and join them all.
 //
-// weft has no channel yet (sync/ comes later), so each fiber parks on the
-// primitive every weft channel will be built on: a one-shot `gate` holding a
-// weft::detail::waiter, parked with waiter::park() and released with
-// waiter::claim() under the gate's lock (detail/waiter.hpp's protocol). The
-// baseline parks on boost::fibers::buffered_channel<int>::pop().
+// weft: each fiber owns a weft::sync::oneshot receiver and parks in recv();
+// the driver checks that every fiber is inside a weft wait before reading
+// RSS. The baseline parks on boost::fibers::buffered_channel<int>::pop().
 #include <atomic>
 #include <boost/fiber/all.hpp>
 #include <cstdint>
@@ -15,11 +13,11 @@
 #include <vector>
 
 #include "bench_common.hpp"
-#include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/runtime.hpp"
 #include "weft/fibers/spawn.hpp"
 #include "weft/fibers/this_fiber.hpp"
+#include "weft/sync/oneshot.hpp"
 
 namespace weft_bench {
 namespace {
@@ -27,45 +25,14 @@ namespace {
 constexpr std::uint64_t kFull = 100'000;
 constexpr std::uint64_t kQuick = 20'000;
 
-namespace wd = weft::detail;
+namespace oneshot = weft::sync::oneshot;
 
-// gate is a one-shot channel of "go": recv() parks until send().
-class gate {
- public:
-  // recv() parks the calling fiber until send(); `parked` counts it once
-  // its waiter is published.
-  void recv(std::atomic<std::uint64_t>& parked) {
-    wd::waiter w;
-    wd::spin_guard lk(lock_);
-    if (open_) return;
-    waiter_ = &w;
-    parked.fetch_add(1, std::memory_order_release);
-    try {
-      (void)w.park(&lk);  // releases lk once published
-    } catch (...) {       // weft::cancelled (runtime shutdown)
-      wd::spin_guard g(lock_);
-      waiter_ = nullptr;
-      throw;
-    }
-    lk.lock();
-    waiter_ = nullptr;
-  }
-  // send() opens the gate and wakes its fiber, if parked.
-  void send() {
-    wd::wake_token t;
-    {
-      wd::spin_guard lk(lock_);
-      open_ = true;
-      if (waiter_) t = waiter_->claim(wd::wake_reason::notified);
-    }
-    t.resume();
-  }
-
- private:
-  wd::spin_lock lock_;
-  wd::waiter* waiter_ = nullptr;  // guarded by lock_
-  bool open_ = false;             // guarded by lock_
-};
+// parked_in_weft() is true once the task behind `h` waits inside a weft
+// wait (its waiter is published to abort()): the fiber really is parked.
+bool parked_in_weft(const weft::join_handle<std::uint64_t>& h) noexcept {
+  const weft::detail::task_base* t = h.task();
+  return t && t->current_waiter_.load(std::memory_order_acquire) != nullptr;
+}
 
 struct outcome {
   std::int64_t rss_before_kb = 0;
@@ -82,8 +49,8 @@ class idle_workload final : public workload {
  public:
   const char* name() const noexcept override { return "idle"; }
   const char* about() const noexcept override {
-    return "park --count fibers, each on a receive from its own one-shot channel (weft: a "
-           "detail::waiter gate); report RSS per parked fiber (default: 2 workers)";
+    return "park --count fibers, each on a receive from its own one-shot channel "
+           "(weft::sync::oneshot); report RSS per parked fiber (default: 2 workers)";
   }
   std::vector<int> default_threads() const override { return {2}; }
   void add_options(CLI::App& sub) override {
@@ -101,22 +68,27 @@ class idle_workload final : public workload {
       trim_heap();
       out.rss_before_kb = rss_kb();
       const auto t0 = steady::now();
-      std::atomic<std::uint64_t> parked{0};
-      std::vector<gate> gates(static_cast<std::size_t>(count));
+      std::vector<oneshot::sender<std::uint64_t>> txs;
+      txs.reserve(static_cast<std::size_t>(count));
       std::vector<weft::join_handle<std::uint64_t>> hs;
       hs.reserve(static_cast<std::size_t>(count));
       for (std::uint64_t i = 0; i < count; ++i) {
-        gate* g = &gates[static_cast<std::size_t>(i)];
-        hs.push_back(weft::spawn([g, i, &parked] {
-          g->recv(parked);
-          return i;
-        }));
+        auto [tx, rx] = oneshot::channel<std::uint64_t>();
+        txs.push_back(std::move(tx));
+        hs.push_back(weft::spawn([rx = std::move(rx)]() mutable { return rx.recv().value(); }));
       }
-      while (parked.load(std::memory_order_acquire) < count) weft::this_fiber::yield();
+      // Every fiber must really be parked in its recv() before RSS is read.
+      for (std::size_t next = 0; next < hs.size();) {
+        if (parked_in_weft(hs[next])) {
+          ++next;
+        } else {
+          weft::this_fiber::yield();
+        }
+      }
       out.park_seconds = seconds_since(t0);
       out.rss_parked_kb = rss_kb();
-      out.parked = parked.load();
-      for (gate& g : gates) g.send();
+      out.parked = count;
+      for (std::uint64_t i = 0; i < count; ++i) (void)txs[static_cast<std::size_t>(i)].send(i);
       for (auto& h : hs) out.sum += h.join();
       out.seconds = seconds_since(t0);
       return out;

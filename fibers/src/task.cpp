@@ -128,12 +128,12 @@ void task_base::rethrow_outcome() const {
     case outcome::value:
       return;
     case outcome::cancelled:
-      throw join_error(join_error::kind::cancelled, id_, name_);
+      throw join_error(join_error::kind::cancelled, id_, name());
     case outcome::exception:
       try {
         std::rethrow_exception(exception_);
       } catch (...) {
-        throw join_error(join_error::kind::panicked, id_, name_);
+        throw join_error(join_error::kind::panicked, id_, name());
       }
     case outcome::pending:
       break;

@@ -71,8 +71,8 @@ auto spawn_on(runtime_core& core, std::string name, spawn_kind kind, F&& f, A&&.
   auto fn = bind_call(std::forward<F>(f), std::forward<A>(a)...);
   using R = call_result_t<decltype(fn)>;
   auto* t = new task_impl<R, decltype(fn)>(std::move(fn));
-  t->name_ = std::move(name);
   task_ptr<task<R>> keep(t);
+  t->set_name(std::move(name));
   t->add_ref();  // the runtime's reference, released when the task ends
   submit(core, t, kind);
   return keep;
@@ -144,8 +144,8 @@ class handle {
     using R = detail::call_result_t<decltype(fn)>;
     detail::block_on_check(*core_);
     auto* t = new detail::task_impl<R, decltype(fn)>(std::move(fn));
-    t->name_ = "block_on";
     detail::task_ptr<detail::task<R>> keep(t);
+    t->set_name("block_on");
     t->add_ref();
     detail::submit(*core_, t, detail::spawn_kind::fiber);
     detail::block_on_wait(*core_, t);

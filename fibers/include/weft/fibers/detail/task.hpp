@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -102,8 +103,17 @@ class task_base {
   void set_listener(completion_listener* l) noexcept;
 
   std::uint64_t id() const noexcept { return id_; }
-  const std::string& name() const noexcept { return name_; }
+  const std::string& name() const noexcept { return name_ ? *name_ : empty_name(); }
+  // set_name() names the task (before it starts); an unnamed task costs one
+  // pointer, not a std::string, in every task record.
+  void set_name(std::string n) {
+    if (!n.empty()) name_ = std::make_unique<std::string>(std::move(n));
+  }
   outcome result_kind() const noexcept { return outcome_; }
+  static const std::string& empty_name() noexcept {
+    static const std::string empty;
+    return empty;
+  }
 
   // Internal: run by the runtime on the task's fiber / blocking thread.
   void execute() noexcept;
@@ -133,7 +143,7 @@ class task_base {
   std::atomic<std::uint32_t> aborters_{0};
   cancel_context cancel_ctx_;
   runtime_core* core_ = nullptr;
-  std::string name_;
+  std::unique_ptr<std::string> name_;
   std::uint64_t id_ = 0;
   bool pinned_ = false;
   bool blocking_ = false;
