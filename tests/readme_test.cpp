@@ -3,6 +3,8 @@
 // the README changes, change this file with it.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -113,4 +115,22 @@ TEST_CASE("readme: channels and select", "[readme]") {
   CHECK(o.sum == 4950 + 7);
   CHECK(o.reply == "done");
   CHECK(o.chosen == 0);
+}
+
+TEST_CASE("readme: locks keep the std shapes", "[readme]") {
+  auto rt = weft::builder::current_thread().build();
+  auto got = rt.block_on([] {
+    weft::sync::mutex m;                             // lock/try_lock/unlock: std::lock_guard,
+    { std::unique_lock lk(m); /* may suspend here */ }   // unique_lock, scoped_lock all work
+    weft::sync::condition_variable cv;               // for std::unique_lock<weft::sync::mutex>
+    weft::sync::semaphore slots(2);
+    if (auto permit = slots.acquire_for(1s)) { /* released when permit dies */ }
+    weft::sync::rwlock rw;                           // writers are not starved by readers
+    { std::shared_lock rd(rw); }
+    weft::sync::once_cell<std::string> config;
+    const std::string& c = config.get_or_init([] { return std::string("loaded"); });
+    cv.notify_all();
+    return c + (slots.available_permits() == 2 ? "" : "?");
+  });
+  CHECK(got == "loaded");
 }
