@@ -6,6 +6,8 @@
 // after releasing it.
 #include "weft/sync/cancellation_token.hpp"
 
+#include "weft/sync/detail/wait_util.hpp"
+
 #include <atomic>
 #include <list>
 #include <vector>
@@ -60,17 +62,7 @@ class token_state {
       if (cancelled_.load(std::memory_order_relaxed)) return {};
       waiter w;
       wait_list::node n(w);
-      waiters_.push_back(n);
-      wake_reason why;
-      try {
-        why = w.park(&lk, deadline_ns);
-      } catch (...) {
-        spin_guard g(lock_);
-        waiters_.remove(n);
-        throw;
-      }
-      lk.lock();
-      waiters_.remove(n);
+      const wake_reason why = park_node(waiters_, n, lk, deadline_ns);
       if (n.fired) return {};
       if (why == wake_reason::timeout) return make_error_code(errc::timeout);
     }

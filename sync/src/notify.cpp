@@ -2,6 +2,8 @@
 // notify: a wait list plus one stored permit, all under one spin_lock.
 #include "weft/sync/notify.hpp"
 
+#include "weft/sync/detail/wait_util.hpp"
+
 namespace weft::sync {
 
 using detail::poll;
@@ -36,17 +38,7 @@ result<void> notify::wait(std::int64_t deadline_ns) {
     }
     detail::waiter w;
     wait_list::node n(w);
-    waiters_.push_back(n);
-    wake_reason why;
-    try {
-      why = w.park(&lk, deadline_ns);
-    } catch (...) {
-      spin_guard g(lock_);
-      waiters_.remove(n);
-      throw;
-    }
-    lk.lock();
-    waiters_.remove(n);
+    const wake_reason why = detail::park_node(waiters_, n, lk, deadline_ns);
     if (n.fired) return {};
     if (why == wake_reason::timeout) return make_error_code(errc::timeout);
   }

@@ -12,6 +12,7 @@
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/deadline.hpp"
 #include "weft/sync/detail/select_branch.hpp"
+#include "weft/sync/detail/wait_util.hpp"
 #include "weft/sync/error.hpp"
 
 namespace weft::sync::detail {
@@ -69,19 +70,7 @@ class oneshot_state {
       if (value_) return take_locked();
       if (tx_gone_) return make_error_code(errc::closed);
       if (try_only) return make_error_code(errc::empty);
-      waiter w;
-      wait_list::node n(w);
-      waiters_.push_back(n);
-      wake_reason why;
-      try {
-        why = w.park(&lk, deadline_ns);
-      } catch (...) {
-        spin_guard g(lock_);
-        waiters_.remove(n);
-        throw;
-      }
-      lk.lock();
-      waiters_.remove(n);
+      const wake_reason why = park_on(waiters_, lk, deadline_ns);
       if (why == wake_reason::timeout && !value_) return make_error_code(errc::timeout);
     }
   }

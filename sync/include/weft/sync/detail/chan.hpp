@@ -18,6 +18,7 @@
 
 #include "weft/sync/detail/ring.hpp"
 #include "weft/sync/detail/select_branch.hpp"
+#include "weft/sync/detail/wait_util.hpp"
 
 namespace weft::sync::detail {
 
@@ -96,17 +97,7 @@ class chan {
       waiter w;
       wait_list::node n(w);
       n.value = &v;
-      sendq_.push_back(n);
-      wake_reason why;
-      try {
-        why = w.park(&lk, deadline_ns);
-      } catch (...) {
-        spin_guard g(lock_);
-        sendq_.remove(n);
-        throw;
-      }
-      lk.lock();
-      sendq_.remove(n);
+      const wake_reason why = park_node(sendq_, n, lk, deadline_ns);
       if (n.fired) return send_status::sent;
       if (why == wake_reason::timeout && !rx_closed_) return send_status::timeout;
     }
@@ -127,17 +118,7 @@ class chan {
       waiter w;
       wait_list::node n(w);
       n.value = &out;
-      recvq_.push_back(n);
-      wake_reason why;
-      try {
-        why = w.park(&lk, deadline_ns);
-      } catch (...) {
-        spin_guard g(lock_);
-        recvq_.remove(n);
-        throw;
-      }
-      lk.lock();
-      recvq_.remove(n);
+      const wake_reason why = park_node(recvq_, n, lk, deadline_ns);
       if (n.fired) return recv_status::value;
       if (why == wake_reason::timeout) return recv_status::timeout;
     }

@@ -82,19 +82,21 @@ inline void claim_all(wait_list& list, wake_batch& batch, bool fire) noexcept {
   }
 }
 
-// park_on() waits once on `list`: links a node for a fresh waiter, parks
-// (releasing `lk`), then re-locks and unlinks it. The caller re-checks its
-// condition. Returns notified or timeout.
+// park_node() waits once with the caller's node `n` (bound to a waiter of
+// the caller's, with n.value set for a hand-off): links it into `list`,
+// parks (releasing `lk`), then re-locks and unlinks it. The caller reads
+// n.fired and re-checks its condition. Returns notified or timeout.
 // Blocks: parks the fiber (or the plain thread) until woken or `deadline_ns`.
 // Errors: weft::cancelled, with `lk` held again and the node unlinked, so
-//   the caller's state is exactly as before the wait.
-inline wake_reason park_on(wait_list& list, spin_guard& lk, std::int64_t deadline_ns) {
-  waiter w;
-  wait_list::node n(w);
+//   the caller's state is exactly as before the wait (a cancelled waiter was
+//   never handed anything: the cancellation won its claim).
+inline wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk,
+                             std::int64_t deadline_ns) {
+  n.fired = false;
   list.push_back(n);
   wake_reason r;
   try {
-    r = w.park(&lk, deadline_ns);
+    r = n.w->park(&lk, deadline_ns);
   } catch (...) {
     if (!lk.owns_lock()) lk.lock();
     list.remove(n);
@@ -103,6 +105,13 @@ inline wake_reason park_on(wait_list& list, spin_guard& lk, std::int64_t deadlin
   lk.lock();
   list.remove(n);
   return r;
+}
+
+// park_on() is park_node() with a fresh waiter and node.
+inline wake_reason park_on(wait_list& list, spin_guard& lk, std::int64_t deadline_ns) {
+  waiter w;
+  wait_list::node n(w);
+  return park_node(list, n, lk, deadline_ns);
 }
 
 }  // namespace weft::sync::detail
