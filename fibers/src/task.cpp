@@ -91,7 +91,8 @@ void task_base::set_listener(completion_listener* l) noexcept {
 }
 
 void task_base::join_wait() {
-  if (!is_finished() && !started()) promote_for_join(this);
+  if (is_finished()) return;  // the common case in batches: no lock at all
+  if (!started()) promote_for_join(this);
   spin_guard lk(lock_);
   while (!done_.load(std::memory_order_acquire)) {
     waiter w;

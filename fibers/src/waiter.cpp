@@ -183,7 +183,11 @@ wake_reason waiter::park_fiber(spin_guard* outer, std::int64_t deadline_ns) {
       // A migratable fiber is detached from this worker once it has
       // switched out (worker::settle), so whichever worker wakes it can run
       // it at once instead of bouncing the wake-up through this worker.
-      if (task_base* t = task_of(ctx_); t && !t->pinned_) w->defer_detach(this);
+      // With a single worker there is nowhere else to run it: skip the
+      // detach (and its extra lock round trip).
+      if (task_base* t = task_of(ctx_); t && !t->pinned_ && w->core().workers.size() > 1) {
+        w->defer_detach(this);
+      }
       ctx_->suspend(lk);  // lk is released after the switch
     }
   }
