@@ -12,8 +12,6 @@
 namespace weft::sync {
 
 using weft::detail::spin_guard;
-using weft::detail::wait_list;
-using weft::detail::waiter;
 using weft::detail::wake_reason;
 
 barrier::barrier(std::size_t n) : n_(n) {
@@ -37,20 +35,13 @@ result<barrier_wait_result> barrier::wait_until_ns(std::int64_t deadline_ns) {
   }
   const std::uint64_t gen = generation_;
   for (;;) {
-    waiter w;
-    wait_list::node node(w);
-    waiters_.push_back(node);
     wake_reason why;
     try {
-      why = w.park(&lk, deadline_ns);
+      why = detail::park_on(waiters_, lk, deadline_ns);
     } catch (...) {
-      lk.lock();
-      waiters_.remove(node);
-      if (generation_ == gen) --arrived_;
+      if (generation_ == gen) --arrived_;  // park_on re-locked lk
       throw;
     }
-    lk.lock();
-    waiters_.remove(node);
     if (generation_ != gen) return barrier_wait_result(false);
     if (why == wake_reason::timeout) {
       --arrived_;

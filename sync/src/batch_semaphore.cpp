@@ -73,23 +73,18 @@ acquire_status batch_semaphore::acquire(std::size_t n, std::int64_t deadline_ns,
     node.value = &requested;
     node.count = n - permits_;
     permits_ = 0;
-    waiters_.push_back(node);
 
     wake_reason why;
     try {
-      why = w.park(&lk, deadline_ns, cancellable);
+      why = park_node(waiters_, node, lk, deadline_ns, cancellable);
     } catch (...) {
       // Cancelled: the cancellation won the claim, so nobody completed our
       // request; give back what was assigned so the next waiters proceed.
       wake_batch wakes;
-      lk.lock();
-      waiters_.remove(node);
       if (const std::size_t assigned = requested - node.count) release_locked(assigned, wakes);
       lk.unlock();
       throw;
     }
-    lk.lock();
-    waiters_.remove(node);
     if (node.count == 0) return acquire_status::acquired;  // handed over by release()
     wake_batch wakes;
     if (const std::size_t assigned = requested - node.count) release_locked(assigned, wakes);

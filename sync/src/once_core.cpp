@@ -10,8 +10,6 @@ namespace weft::sync::detail {
 
 using weft::detail::no_deadline;
 using weft::detail::spin_guard;
-using weft::detail::wait_list;
-using weft::detail::waiter;
 using weft::detail::wake_reason;
 
 once_core::begin_status once_core::begin(std::int64_t deadline_ns) {
@@ -24,21 +22,9 @@ once_core::begin_status once_core::begin(std::int64_t deadline_ns) {
       state_.store(kRunning, std::memory_order_relaxed);
       return begin_status::initialize;
     }
-    waiter w;
-    wait_list::node node(w);
-    waiters_.push_back(node);
-    wake_reason why;
-    try {
-      why = w.park(&lk, deadline_ns);
-    } catch (...) {
-      // Cancelled: we held nothing. If an abandon() woke everyone at the
-      // same moment, the others re-check without us.
-      lk.lock();
-      waiters_.remove(node);
-      throw;
-    }
-    lk.lock();
-    waiters_.remove(node);
+    // Cancelled (thrown): we held nothing. If an abandon() woke everyone at
+    // the same moment, the others re-check without us.
+    const wake_reason why = park_on(waiters_, lk, deadline_ns);
     if (why == wake_reason::timeout && state_.load(std::memory_order_relaxed) == kRunning) {
       return begin_status::timeout;
     }

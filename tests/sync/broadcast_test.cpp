@@ -30,8 +30,8 @@ using weft::sync::detail::poll;
 
 namespace {
 
-// sent() says whether a send succeeded (send_error<T> has no operator<<, so
-// Catch cannot print a send_result<T> itself).
+// sent() says whether a send succeeded (reads better in CHECK than the
+// send_result's explicit bool).
 template <class R>
 bool sent(const R& r) {
   return r.has_value();

@@ -270,11 +270,9 @@ TEST_CASE("condition_variable: an abort that arrives after the notify leaves the
       ready = true;
       cv.notify_one();  // wins the victim's waiter first
       victim.abort();   // so this is due at its next suspension point
-      // Keep m until the victim had time to queue for it again: re-locking
-      // must not be where the abort is delivered. (No way to observe an
-      // uncancellable park, so this waits a little; it never fails a
-      // correct lock, a broken one finishes the victim within the limit.)
-      (void)weft_test::spin_until([&] { return victim.is_finished(); }, std::chrono::milliseconds(100));
+      // Keep m until the victim queued for it again: re-locking must not be
+      // where the abort is delivered (a broken lock finishes the victim).
+      (void)weft_test::spin_until([&] { return m.waiter_count() == 1 || victim.is_finished(); });
       m.unlock();
       r.victim = weft_test::outcome_of([&] { victim.join(); });
       r.reached = reached.load();
@@ -300,7 +298,7 @@ TEST_CASE("condition_variable: an abort that arrives after the notify leaves the
       go = true;
       cv.notify_one();
       reader.abort();
-      (void)weft_test::spin_until([&] { return reader.is_finished(); }, std::chrono::milliseconds(100));
+      (void)weft_test::spin_until([&] { return l.waiter_count() == 1 || reader.is_finished(); });
       l.unlock();
       if (weft_test::outcome_of([&] { reader.join(); }) != "cancelled") ++r.bad;
       r.rw_reached = rw_reached.load();

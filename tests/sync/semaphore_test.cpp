@@ -336,11 +336,14 @@ TEST_CASE("semaphore: a plain thread blocks until a fiber releases", "[sync][sem
   semaphore s(0);
   std::atomic<bool> got{false};
   std::thread t([&] { got = static_cast<bool>(s.acquire()); });
-  rt.block_on([&] {
-    weft::time::sleep(1ms);
+  const bool queued = rt.block_on([&] {
+    // The thread really is blocked in acquire() before the permit arrives.
+    const bool q = weft_test::spin_until([&] { return s.waiter_count() == 1; });
     s.add_permits(1);
+    return q;
   });
   t.join();
+  CHECK(queued);
   CHECK(got.load());
   CHECK(s.available_permits() == 1);
 }

@@ -25,7 +25,7 @@ using weft::detail::wake_reason;
 using weft::sync::detail::poll;
 
 namespace {
-// ok() says whether a result (or send_result, which Catch cannot print) succeeded.
+// ok() says whether a result or a send_result succeeded.
 template <class R>
 bool ok(const R& r) {
   return r.has_value();

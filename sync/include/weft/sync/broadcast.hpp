@@ -22,6 +22,7 @@
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/broadcast_state.hpp"
+#include "weft/sync/detail/deadline.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/error.hpp"
 
@@ -206,14 +207,13 @@ class receiver {
   // Errors: as recv(), and errc::timeout when `d` passes first.
   template <class Rep, class Period>
   [[nodiscard]] recv_result<T> recv_for(std::chrono::duration<Rep, Period> d) {
-    return recv_until(weft::time::clock::now() +
-                      std::chrono::duration_cast<weft::time::duration>(d));
+    return recv_deadline(detail::deadline_after(d));
   }
 
   // recv_until() is recv() with a deadline on the runtime clock.
   // Errors: as recv(), and errc::timeout when `t` passes first.
   [[nodiscard]] recv_result<T> recv_until(weft::time::instant t) {
-    return recv_deadline(t.time_since_epoch().count());
+    return recv_deadline(detail::deadline_at(t));
   }
 
   // try_recv() is recv() without waiting.

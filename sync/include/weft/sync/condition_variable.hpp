@@ -44,7 +44,7 @@ class condition_variable {
   // wait() with a predicate loops until `pred()` holds (checked under `lk`).
   template <class Predicate>
   void wait(std::unique_lock<mutex>& lk, Predicate pred) {
-    while (!pred()) wait(lk);
+    (void)detail::cv_wait_pred(core_, lk, weft::detail::no_deadline, pred);
   }
 
   // wait_until() is wait() giving up at `t` (any clock): cv_status::timeout.
@@ -59,11 +59,7 @@ class condition_variable {
   template <class Clock, class Duration, class Predicate>
   bool wait_until(std::unique_lock<mutex>& lk, const std::chrono::time_point<Clock, Duration>& t,
                   Predicate pred) {
-    const std::int64_t deadline = detail::deadline_at(t);
-    while (!pred()) {
-      if (detail::cv_wait(core_, lk, deadline) == std::cv_status::timeout) return pred();
-    }
-    return true;
+    return detail::cv_wait_pred(core_, lk, detail::deadline_at(t), pred);
   }
 
   // wait_for() is wait_until(now + d).
@@ -77,11 +73,7 @@ class condition_variable {
   template <class Rep, class Period, class Predicate>
   bool wait_for(std::unique_lock<mutex>& lk, const std::chrono::duration<Rep, Period>& d,
                 Predicate pred) {
-    const std::int64_t deadline = detail::deadline_after(d);
-    while (!pred()) {
-      if (detail::cv_wait(core_, lk, deadline) == std::cv_status::timeout) return pred();
-    }
-    return true;
+    return detail::cv_wait_pred(core_, lk, detail::deadline_after(d), pred);
   }
 
  private:
@@ -115,7 +107,7 @@ class condition_variable_any {
   // wait() with a predicate loops until `pred()` holds.
   template <class Lock, class Predicate>
   void wait(Lock& lk, Predicate pred) {
-    while (!pred()) wait(lk);
+    (void)detail::cv_wait_pred(core_, lk, weft::detail::no_deadline, pred);
   }
 
   // wait_until() is wait() giving up at `t`: cv_status::timeout.
@@ -127,11 +119,7 @@ class condition_variable_any {
   // wait_until() with a predicate: false when `t` passed and pred() is false.
   template <class Lock, class Clock, class Duration, class Predicate>
   bool wait_until(Lock& lk, const std::chrono::time_point<Clock, Duration>& t, Predicate pred) {
-    const std::int64_t deadline = detail::deadline_at(t);
-    while (!pred()) {
-      if (detail::cv_wait(core_, lk, deadline) == std::cv_status::timeout) return pred();
-    }
-    return true;
+    return detail::cv_wait_pred(core_, lk, detail::deadline_at(t), pred);
   }
 
   // wait_for() is wait_until(now + d).
@@ -143,11 +131,7 @@ class condition_variable_any {
   // wait_for() with a predicate is wait_until(now + d, pred).
   template <class Lock, class Rep, class Period, class Predicate>
   bool wait_for(Lock& lk, const std::chrono::duration<Rep, Period>& d, Predicate pred) {
-    const std::int64_t deadline = detail::deadline_after(d);
-    while (!pred()) {
-      if (detail::cv_wait(core_, lk, deadline) == std::cv_status::timeout) return pred();
-    }
-    return true;
+    return detail::cv_wait_pred(core_, lk, detail::deadline_after(d), pred);
   }
 
  private:

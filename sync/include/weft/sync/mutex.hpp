@@ -39,6 +39,10 @@ class mutex {
 
   // try_lock() acquires the mutex if it is free and nobody waits for it.
   // Blocks: never.
+  // waiter_count() is how many lock calls are queued right now (a snapshot,
+  // for metrics and tests).
+  std::size_t waiter_count() const noexcept { return sem_.waiter_count(); }
+
   bool try_lock() noexcept { return sem_.try_acquire(1) == detail::acquire_status::acquired; }
 
   // try_lock_for() is lock() giving up after `d`; false on timeout.

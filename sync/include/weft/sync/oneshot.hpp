@@ -41,13 +41,11 @@ class oneshot_state {
   }
 
   void drop_sender() noexcept {
+    wake_batch wakes;
     spin_guard lk(lock_);
     tx_gone_ = true;
     // Nothing to hand over: wake without firing; receivers re-check.
-    while (wait_list::node* n = waiters_.front()) {
-      waiters_.remove(*n);
-      (void)n->w->notify();
-    }
+    claim_all(waiters_, wakes, /*fire=*/false);
   }
 
   void drop_receiver() noexcept {

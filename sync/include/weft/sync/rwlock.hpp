@@ -41,6 +41,10 @@ class rwlock {
   void lock() { (void)sem_.acquire(max_readers); }
 
   // try_lock() takes exclusive access if the lock is free now.
+  // waiter_count() is how many lock calls are queued right now (a snapshot,
+  // for metrics and tests).
+  std::size_t waiter_count() const noexcept { return sem_.waiter_count(); }
+
   bool try_lock() noexcept {
     return sem_.try_acquire(max_readers) == detail::acquire_status::acquired;
   }

@@ -144,7 +144,7 @@ class timer_branch final : public branch {
  public:
   timer_branch(std::int64_t deadline_ns, F f) : deadline_(deadline_ns), f_(std::move(f)) {}
   poll try_now() override {
-    return time::clock::now().time_since_epoch().count() >= deadline_ ? poll::ready : poll::pending;
+    return now_ns() >= deadline_ ? poll::ready : poll::pending;
   }
   poll arm(waiter&) override { return poll::pending; }
   bool disarm() noexcept override { return false; }

@@ -140,6 +140,10 @@ class semaphore {
   // available_permits() is the number of permits free right now.
   std::size_t available_permits() const noexcept { return sem_.available_permits(); }
 
+  // waiter_count() is how many acquires are queued right now (a snapshot,
+  // for metrics and tests).
+  std::size_t waiter_count() const noexcept { return sem_.waiter_count(); }
+
   // close() fails every queued and future acquire with errc::closed.
   // Permits already held stay valid and are returned as usual.
   void close() noexcept { sem_.close(); }

@@ -17,6 +17,7 @@
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
+#include "weft/sync/detail/deadline.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/watch_state.hpp"
 #include "weft/sync/error.hpp"
@@ -149,14 +150,14 @@ class sender {
   // Errors: errc::timeout when receivers remain after `d`.
   template <class Rep, class Period>
   [[nodiscard]] result<void> closed_for(std::chrono::duration<Rep, Period> d) const {
-    return closed_until(weft::time::clock::now() +
-                        std::chrono::duration_cast<weft::time::duration>(d));
+    if (state().closed_wait(detail::deadline_after(d))) return {};
+    return weft::make_error_code(weft::errc::timeout);
   }
 
   // closed_until() is closed() with a deadline on the runtime clock.
   // Errors: errc::timeout when receivers remain at `t`.
   [[nodiscard]] result<void> closed_until(weft::time::instant t) const {
-    if (state().closed_wait(t.time_since_epoch().count())) return {};
+    if (state().closed_wait(detail::deadline_at(t))) return {};
     return weft::make_error_code(weft::errc::timeout);
   }
 
@@ -231,14 +232,13 @@ class receiver {
   // Errors: as changed(), and errc::timeout when `d` passes first.
   template <class Rep, class Period>
   [[nodiscard]] result<void> changed_for(std::chrono::duration<Rep, Period> d) {
-    return changed_until(weft::time::clock::now() +
-                         std::chrono::duration_cast<weft::time::duration>(d));
+    return changed_deadline(detail::deadline_after(d));
   }
 
   // changed_until() is changed() with a deadline on the runtime clock.
   // Errors: as changed(), and errc::timeout when `t` passes first.
   [[nodiscard]] result<void> changed_until(weft::time::instant t) {
-    return changed_deadline(t.time_since_epoch().count());
+    return changed_deadline(detail::deadline_at(t));
   }
 
   // has_changed() says what changed() would do now, without waiting or

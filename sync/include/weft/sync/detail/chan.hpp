@@ -49,27 +49,28 @@ class chan {
 
   // drop_sender() wakes every parked receiver when the last sender goes.
   void drop_sender() noexcept {
+    wake_batch wakes;
     spin_guard lk(lock_);
-    if (--senders_ == 0) wake_all_unfired(recvq_);
+    if (--senders_ == 0) claim_all(recvq_, wakes, /*fire=*/false);
   }
 
   // close() stops sends (parked senders get their value back); buffered
   // messages stay receivable.
   void close() noexcept {
+    wake_batch wakes;
     spin_guard lk(lock_);
     rx_closed_ = true;
-    wake_all_unfired(sendq_);
+    claim_all(sendq_, wakes, /*fire=*/false);
   }
 
   // drop_receiver() closes and destroys what is buffered (outside the lock).
   void drop_receiver() noexcept {
-    ring<T> dead;
-    {
-      spin_guard lk(lock_);
-      rx_closed_ = true;
-      wake_all_unfired(sendq_);
-      buf_.swap(dead);
-    }
+    ring<T> dead;  // destroyed last: the messages die outside the lock
+    wake_batch wakes;
+    spin_guard lk(lock_);
+    rx_closed_ = true;
+    claim_all(sendq_, wakes, /*fire=*/false);
+    buf_.swap(dead);
   }
 
   bool is_closed() const noexcept {
@@ -231,15 +232,6 @@ class chan {
       }
     }
     return true;
-  }
-
-  // wake_all_unfired() wakes every waiter of `q` without completing its
-  // operation (the waiter re-checks the channel state).
-  static void wake_all_unfired(wait_list& q) noexcept {
-    while (wait_list::node* n = q.front()) {
-      q.remove(*n);
-      (void)n->w->notify(wake_reason::notified);
-    }
   }
 
   mutable spin_lock lock_;

@@ -104,4 +104,14 @@ std::cv_status cv_wait(cv_core& cv, Lock& lk, std::int64_t deadline_ns) {
                                                    : std::cv_status::no_timeout;
 }
 
+// cv_wait_pred() is cv_wait() looped until `pred()` holds (checked under
+// `lk`); false when `deadline_ns` passed with `pred()` still false.
+template <class Lock, class Predicate>
+bool cv_wait_pred(cv_core& cv, Lock& lk, std::int64_t deadline_ns, Predicate& pred) {
+  while (!pred()) {
+    if (cv_wait(cv, lk, deadline_ns) == std::cv_status::timeout) return pred();
+  }
+  return true;
+}
+
 }  // namespace weft::sync::detail

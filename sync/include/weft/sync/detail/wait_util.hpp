@@ -89,14 +89,15 @@ inline void claim_all(wait_list& list, wake_batch& batch, bool fire) noexcept {
 // Blocks: parks the fiber (or the plain thread) until woken or `deadline_ns`.
 // Errors: weft::cancelled, with `lk` held again and the node unlinked, so
 //   the caller's state is exactly as before the wait (a cancelled waiter was
-//   never handed anything: the cancellation won its claim).
+//   never handed anything: the cancellation won its claim). With
+//   `cancellable` false the wait ignores cancellation (waiter::park).
 inline wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk,
-                             std::int64_t deadline_ns) {
+                             std::int64_t deadline_ns, bool cancellable = true) {
   n.fired = false;
   list.push_back(n);
   wake_reason r;
   try {
-    r = n.w->park(&lk, deadline_ns);
+    r = n.w->park(&lk, deadline_ns, cancellable);
   } catch (...) {
     if (!lk.owns_lock()) lk.lock();
     list.remove(n);
