@@ -112,7 +112,7 @@ class worker {
   context* running() const noexcept { return running_; }
   // io_waits counts fibers waiting on this worker's event loop for an fd;
   // a busy worker polls the loop only when it is non-zero.
-  int io_waits = 0;
+  std::atomic<int> io_waits{0};
   // next_id() hands out task ids in per-worker batches.
   std::uint64_t next_id() noexcept;
   std::atomic<std::uint64_t> spawned{0};  // written by the owner thread only
