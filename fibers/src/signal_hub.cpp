@@ -261,6 +261,7 @@ void signal_listener::close() noexcept {
 }
 
 result<void> signal_listener::wait(std::int64_t deadline_ns) {
+  if (signum_ == 0) return make_error_code(errc::closed);  // moved-from
   slot& s = the_hub().slots[signum_];
   spin_guard lk(s.lock);
   for (;;) {
@@ -292,6 +293,7 @@ result<void> signal_listener::wait(std::int64_t deadline_ns) {
 }
 
 signal_poll signal_listener::try_take() noexcept {
+  if (signum_ == 0) return signal_poll::closed;
   slot& s = the_hub().slots[signum_];
   spin_guard lk(s.lock);
   fold(s, signum_);
@@ -303,6 +305,7 @@ signal_poll signal_listener::try_take() noexcept {
 }
 
 signal_poll signal_listener::arm(waiter& w, wait_list::node& n) noexcept {
+  if (signum_ == 0) return signal_poll::closed;
   slot& s = the_hub().slots[signum_];
   spin_guard lk(s.lock);
   fold(s, signum_);

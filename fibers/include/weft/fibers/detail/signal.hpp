@@ -41,7 +41,8 @@ bool signal_listenable(int signum) noexcept;
 // once; one listener is used by one caller at a time (like a receiver).
 class signal_listener {
  public:
-  // signal_listener() is an empty listener (moved-from state).
+  // signal_listener() is an empty listener (the moved-from state): its
+  // waits report closed.
   signal_listener() noexcept = default;
 
   // open() registers a listener for `signum`. Deliveries that happened
