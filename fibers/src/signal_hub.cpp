@@ -251,7 +251,7 @@ void signal_listener::close() noexcept {
   std::lock_guard<std::mutex> lk(h.mutex);
   slot& s = h.slots[signum];
   if (--s.listeners != 0) return;
-  remove_event(s);  // the fallback handler is back ...
+  remove_event(s);                            // the fallback handler is back ...
   ::sigaction(signum, &s.original, nullptr);  // ... and now what was there before
   {
     spin_guard g(s.lock);

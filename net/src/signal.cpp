@@ -2,9 +2,9 @@
 // signal_stream: a thin face over the fibers signal hub
 // (fibers/src/signal_hub.cpp), mapping its outcomes to weft::result and
 // to the select protocol.
-#include <signal.h>
-
 #include "weft/net/signal.hpp"
+
+#include <signal.h>
 
 namespace weft::net {
 

@@ -174,15 +174,14 @@ TEST_CASE("shutdown: an accept-style loop stops through the token and its handle
     auto [tx, rx] = weft::sync::mpsc::channel<int>(16);  // stands in for accept()
     (void)sd.spawn([&, rx = std::move(rx)]() mutable {
       for (bool running = true; running;) {
-        weft::sync::select_biased(
-            weft::sync::on_cancelled(sd.token(), [&] { running = false; }),
-            weft::sync::on_recv(rx, [&](int conn) {
-              (void)sd.spawn([&, conn] {  // a connection handler
-                weft::time::sleep(std::chrono::milliseconds(conn));
-                handled++;
-              });
-              accepted++;
-            }));
+        weft::sync::select_biased(weft::sync::on_cancelled(sd.token(), [&] { running = false; }),
+                                  weft::sync::on_recv(rx, [&](int conn) {
+                                    (void)sd.spawn([&, conn] {  // a connection handler
+                                      weft::time::sleep(std::chrono::milliseconds(conn));
+                                      handled++;
+                                    });
+                                    accepted++;
+                                  }));
       }
     });
     for (int i = 1; i <= 5; ++i) (void)tx.send(i * 10);

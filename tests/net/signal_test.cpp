@@ -178,7 +178,8 @@ TEST_CASE("signal: a fiber parked in recv is cancelled and takes nothing", "[net
       (void)s.recv();
     });
     auto h2 = weft::spawn([&] { return other.recv().has_value(); });
-    (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h) && weft_test::in_weft_wait(h2); });
+    (void)weft_test::spin_until(
+        [&] { return weft_test::in_weft_wait(h) && weft_test::in_weft_wait(h2); });
     h.abort();
     r.how = weft_test::outcome_of([&] { h.join(); });
     // The aborted waiter is off the list: the next delivery reaches the
@@ -194,7 +195,8 @@ TEST_CASE("signal: a fiber parked in recv is cancelled and takes nothing", "[net
   CHECK(o.delivered_later);
 }
 
-TEST_CASE("signal: select between on_signal and a channel completes exactly one", "[net][signal][select]") {
+TEST_CASE("signal: select between on_signal and a channel completes exactly one",
+          "[net][signal][select]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers, /*paused=*/true);
@@ -229,12 +231,12 @@ TEST_CASE("signal: select between on_signal and a channel completes exactly one"
     //    delivery is still there for recv().
     ::raise(SIGUSR2);
     (void)tx.try_send(8);
-    r.biased_pick = weft::sync::select_biased(weft::sync::on_recv(rx, [&](int v) { r.message2 = v; }),
-                                              weft::net::on_signal(sig, [] {}));
+    r.biased_pick = weft::sync::select_biased(
+        weft::sync::on_recv(rx, [&](int v) { r.message2 = v; }), weft::net::on_signal(sig, [] {}));
     r.signal_kept = sig.recv_for(1s).has_value();
     // 4. Nothing arrives: the deadline branch wins on the paused clock.
-    r.deadline_pick = weft::sync::select(weft::net::on_signal(sig, [] {}),
-                                         weft::sync::on_sleep(1s, [] {}));
+    r.deadline_pick =
+        weft::sync::select(weft::net::on_signal(sig, [] {}), weft::sync::on_sleep(1s, [] {}));
     return r;
   });
   CHECK(o.parked_pick == 0);
@@ -289,7 +291,8 @@ TEST_CASE("signal: ctrl_c waits for the next SIGINT", "[net][signal]") {
 
 TEST_CASE("signal: the last stream restores the disposition found by the first", "[net][signal]") {
   auto rt = weft_test::make_runtime(1);
-  struct sigaction sa {}, before {};
+  struct sigaction sa {
+  }, before{};
   sa.sa_handler = custom_handler;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGUSR2, &sa, &before);

@@ -62,10 +62,10 @@ class graceful_shutdown {
     weft::detail::spin_guard lk(lock_);
     if (!tasks_) return make_error_code(errc::closed);
     reap();
-    tasks_->spawn([fn = std::forward<F>(f),
-                  args = std::make_tuple(std::forward<A>(a)...)]() mutable -> void {
-      (void)std::apply(std::move(fn), std::move(args));
-    });
+    tasks_->spawn(
+        [fn = std::forward<F>(f), args = std::make_tuple(std::forward<A>(a)...)]() mutable -> void {
+          (void)std::apply(std::move(fn), std::move(args));
+        });
     return {};
   }
 

@@ -84,7 +84,8 @@ class signal_listener {
   bool disarm(wait_list::node& n) noexcept;
 
  private:
-  explicit signal_listener(int signum, std::uint64_t seen) noexcept : signum_(signum), seen_(seen) {}
+  explicit signal_listener(int signum, std::uint64_t seen) noexcept
+      : signum_(signum), seen_(seen) {}
   void close() noexcept;
 
   int signum_ = 0;
