@@ -16,6 +16,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "support/runtime_fixture.hpp"
 #include "weft/sync/mpsc.hpp"
@@ -351,4 +352,36 @@ TEST_CASE("signal: with every runtime gone recv reports closed and the signal st
   ::raise(SIGUSR1);  // counted by weft's fallback handler, not fatal
   CHECK(s.try_recv().has_value());
   CHECK(s.try_recv().error() == weft::errc::closed);
+}
+
+TEST_CASE("signal: fibers opening, raising and closing streams at once lose no delivery",
+          "[net][signal]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  weft_test::leak_check leaks;
+  std::atomic<int> received{0};
+  constexpr int kFibers = 6;
+  constexpr int kRounds = 100;
+  {
+    auto rt = weft_test::make_runtime(workers);
+    rt.block_on([&] {
+      std::vector<weft::join_handle<void>> hs;
+      for (int f = 0; f < kFibers; ++f) {
+        hs.push_back(weft::spawn([&] {
+          for (int i = 0; i < kRounds; ++i) {
+            // Each stream is open while its own raise() runs (raise delivers
+            // on this thread before it returns), so the signal is always
+            // caught, while the first/last-listener transitions race.
+            auto s = signal_stream::open(SIGUSR1).value();
+            ::raise(SIGUSR1);
+            if (s.recv().has_value()) received++;
+          }
+        }));
+      }
+      for (auto& h : hs) h.join();
+    });
+  }
+  CHECK(received.load() == kFibers * kRounds);
+  CHECK(disposition_of(SIGUSR1) == SIG_DFL);
+  leaks.finish();
 }
