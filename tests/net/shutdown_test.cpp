@@ -94,7 +94,7 @@ TEST_CASE("shutdown: tasks that ignore the token are forced at the deadline", "[
   leaks.finish();
 }
 
-TEST_CASE("shutdown: spawns after shutdown began are refused; a second shutdown is empty",
+TEST_CASE("shutdown: spawns after shutdown began are refused and a second shutdown is empty",
           "[net][shutdown]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));

@@ -112,7 +112,7 @@ TEST_CASE("signal: deliveries nobody waited for coalesce into one recv", "[net][
   CHECK(o.third == weft::errc::timeout);
 }
 
-TEST_CASE("signal: a delivery before recv is kept; one before open is not seen", "[net][signal]") {
+TEST_CASE("signal: a delivery before recv is kept, one before open is not seen", "[net][signal]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers, /*paused=*/true);
