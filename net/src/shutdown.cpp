@@ -4,6 +4,7 @@
 // land in the set before it is taken or get errc::closed.
 #include "weft/net/shutdown.hpp"
 
+#include <mutex>
 #include <optional>
 
 #include "weft/fibers/join_handle.hpp"
@@ -24,7 +25,7 @@ shutdown_report graceful_shutdown::shutdown(time::duration drain) {
   const time::instant deadline = time::clock::now() + drain;
   std::optional<join_set<void>> taken;
   {
-    weft::detail::spin_guard lk(lock_);
+    std::lock_guard<sync::mutex> lk(lock_);
     if (!tasks_) return {};
     taken.emplace(std::move(*tasks_));
     tasks_.reset();

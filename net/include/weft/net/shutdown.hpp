@@ -7,16 +7,17 @@
 
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <optional>
 #include <tuple>
 #include <utility>
 
-#include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/join_set.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/runtime.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/cancellation_token.hpp"
+#include "weft/sync/mutex.hpp"
 
 namespace weft::net {
 
@@ -56,10 +57,11 @@ class graceful_shutdown {
   // accumulate them.
   // Errors: errc::closed once shutdown() has begun (f is not started);
   //   throws no_runtime_error without a runtime, std::system_error when no
-  //   stack can be allocated.
+  //   stack can be allocated, weft::cancelled if the caller is cancelled
+  //   while waiting for the lock.
   template <class F, class... A>
   [[nodiscard]] result<void> spawn(F&& f, A&&... a) {
-    weft::detail::spin_guard lk(lock_);
+    std::lock_guard<sync::mutex> lk(lock_);
     if (!tasks_) return make_error_code(errc::closed);
     reap();
     tasks_->spawn(
@@ -71,8 +73,9 @@ class graceful_shutdown {
 
   // in_flight() is the number of tracked tasks not yet reaped (some may
   // have ended since the last spawn()).
-  std::size_t in_flight() const noexcept {
-    weft::detail::spin_guard lk(lock_);
+  // Blocks: briefly, on the lock spawn() and shutdown() take.
+  std::size_t in_flight() const {
+    std::lock_guard<sync::mutex> lk(lock_);
     return tasks_ ? tasks_->size() : 0;
   }
 
@@ -93,9 +96,9 @@ class graceful_shutdown {
   void reap() noexcept;
 
   sync::cancellation_token token_;
-  // lock_ guards tasks_, which shutdown() takes out (empty: closed). Held
-  // only for a spawn or a reap, never across a wait.
-  mutable weft::detail::spin_lock lock_;
+  // lock_ guards tasks_, which shutdown() takes out (empty: closed). A weft
+  // mutex, not a spin lock: a reap may run a finished task's destructors.
+  mutable sync::mutex lock_;
   std::optional<join_set<void>> tasks_;
 };
 
