@@ -18,6 +18,7 @@
 
 #include "stack_overflow.hpp"
 #include "thread_state.hpp"
+#include "weft/fibers/detail/signal.hpp"
 
 namespace weft::detail {
 
@@ -139,9 +140,10 @@ runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string n
   }
 }
 
-runtime_core::~runtime_core() = default;
+runtime_core::~runtime_core() { signal_hub_runtime_stopping(*this); }
 
 void runtime_core::start() {
+  signal_hub_runtime_started(*this);
   if (current_thread) return;
   for (auto& w : workers) {
     worker* wp = w.get();
@@ -277,6 +279,9 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
     return false;
   }
   shutting_down.store(true, std::memory_order_seq_cst);
+  // Signal events leave this runtime's event_base while it still runs (to
+  // another live runtime, if any).
+  signal_hub_runtime_stopping(*this);
   for (std::size_t i = 0; i < reg_count_; ++i) {
     spin_guard lk(reg_[i].lock);
     for (task_base* t = reg_[i].head; t; t = t->reg_next_) t->abort();

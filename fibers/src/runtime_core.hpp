@@ -113,6 +113,10 @@ class worker {
   // io_waits counts fibers waiting on this worker's event loop for an fd;
   // a busy worker polls the loop only when it is non-zero.
   std::atomic<int> io_waits{0};
+  // hosts_signals is set while this worker's event_base carries the
+  // process's signal events (fibers/src/signal_hub.cpp); a busy worker then
+  // polls its loop too, so a signal is not held up by CPU-bound fibers.
+  std::atomic<bool> hosts_signals{false};
   // next_id() hands out task ids in per-worker batches.
   std::uint64_t next_id() noexcept;
   std::atomic<std::uint64_t> spawned{0};  // written by the owner thread only

@@ -6,6 +6,8 @@
 #include "weft/net/datagram.hpp"
 #include "weft/net/dns.hpp"
 #include "weft/net/error.hpp"
+#include "weft/net/shutdown.hpp"
+#include "weft/net/signal.hpp"
 #include "weft/net/stream.hpp"
 #include "weft/net/tcp.hpp"
 #include "weft/net/udp.hpp"
