@@ -234,6 +234,12 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   std::atomic<std::uint64_t> spawned_outside{0};
   std::atomic<std::uint64_t> io_polls{0};
   std::atomic<std::uint64_t> parks{0};
+  // loop_wakes counts returns from a parked worker's event loop (paused
+  // clock: progress seen during the auto-advance grace).
+  std::atomic<std::uint64_t> loop_wakes{0};
+  // kAdvanceGrace: how long auto-advance lets other workers' loops collect
+  // socket readiness before it moves a paused clock.
+  static constexpr std::chrono::milliseconds kAdvanceGrace{2};
   std::atomic<std::uint64_t> next_id{1};
   std::thread::id bound_thread{};  // current-thread flavour: the block_on thread
 

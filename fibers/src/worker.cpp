@@ -389,6 +389,7 @@ void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
   }
   core_.parks.fetch_add(1, std::memory_order_relaxed);
   event_base_loop(base_, EVLOOP_ONCE);
+  core_.loop_wakes.fetch_add(1, std::memory_order_seq_cst);
   if (timed) evtimer_del(park_timer_);
   unpark();
   timers_.fire_due(core_.clock.now());
