@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The README's code samples, compiled and run (like Tokio's doc tests). When
 // the README changes, change this file with it.
+#include <csignal>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "weft/fibers.hpp"
+#include "weft/net.hpp"
 #include "weft/sync.hpp"
 
 using namespace std::chrono_literals;
@@ -133,4 +135,43 @@ TEST_CASE("readme: locks keep the std shapes", "[readme]") {
     return c + (slots.available_permits() == 2 ? "" : "?");
   });
   CHECK(got == "loaded");
+}
+
+TEST_CASE("readme: sockets, DNS, signals", "[readme]") {
+  auto rt = weft::builder::multi_thread().worker_threads(2).build();
+  struct outcome {
+    std::string echoed;
+    std::error_code timed_out;
+    bool resolved = false;
+    bool signal_opened = false;
+  };
+  auto o = rt.block_on([] {
+    namespace net = weft::net;
+    auto listener = net::tcp_listener::bind(net::socket_address::loopback_v4(0)).value();
+    auto addr = listener.local_address().value();        // port 0 picked a free port
+    auto server = weft::spawn([&] {                       // accept loop: a fiber per connection
+      while (auto conn = listener.accept()) {             // errc::closed once closed
+        weft::spawn([s = std::move(*conn)]() mutable {
+          std::string line;
+          while (s.read_line(line, 1024)) (void)s.write_all(line + "\n");   // EOF ends it
+        }).detach();
+      }
+    });
+    auto client = net::tcp_stream::connect(addr, weft::time::clock::now() + 1s).value();
+    (void)client.write_all("hello\n");
+    std::string echoed;
+    (void)client.read_line(echoed);                       // "hello"
+    char buf[64];
+    auto r = client.read(buf, sizeof buf, weft::time::clock::now() + 10ms);
+    listener.close();                                     // stop accepting
+    server.join();
+    auto addrs = net::resolve("localhost", 80);           // getaddrinfo on the blocking pool
+    auto sigterm = net::signal_stream::open(SIGTERM).value();   // usable in select: on_signal
+    return outcome{echoed, r ? std::error_code() : r.error(), addrs.has_value(),
+                   sigterm.signum() == SIGTERM};
+  });
+  CHECK(o.echoed == "hello");
+  CHECK(o.timed_out == weft::errc::timeout);
+  CHECK(o.resolved);
+  CHECK(o.signal_opened);
 }

@@ -59,6 +59,10 @@ io_source::~io_source() { close(); }
 
 void io_source::on_event(int, short what, void* arg) {
   unsigned dirs = 0;
+  if (what & EV_CLOSED) {
+    static_cast<io_source*>(arg)->hup_.store(true, std::memory_order_release);
+    dirs |= 1;
+  }
   if (what & EV_READ) dirs |= 1;
   if (what & EV_WRITE) dirs |= 2;
   static_cast<io_source*>(arg)->wake(dirs);
@@ -83,7 +87,9 @@ result<void> io_source::ensure_registered() {
   if (closed()) return make_error_code(errc::closed);
   // One edge-triggered registration for both directions, for the life of
   // the source: afterwards an operation costs no epoll_ctl.
-  event* ev = event_new(w->base(), fd_, EV_READ | EV_WRITE | EV_ET | EV_PERSIST, on_event, this);
+  // EV_CLOSED (EPOLLRDHUP): a hang-up is remembered, see known_drained().
+  event* ev = event_new(w->base(), fd_, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
+                        on_event, this);
   if (!ev) return std::error_code(ENOMEM, std::generic_category());
   if (event_add(ev, nullptr) != 0) {
     event_free(ev);

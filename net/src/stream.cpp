@@ -21,8 +21,8 @@ weft::result<std::size_t> stream::read(void* buf, std::size_t n, time::instant d
     return k;
   }
   if (n == 0) return std::size_t{0};
-  return h_.io(detail::io_dir::read, deadline,
-               [&](int fd) { return ::recv(fd, buf, n, 0); });
+  return h_.io(
+      detail::io_dir::read, deadline, [&](int fd) { return ::recv(fd, buf, n, 0); }, n);
 }
 
 weft::result<void> stream::read_exact(void* buf, std::size_t n, time::instant deadline) {
@@ -65,8 +65,9 @@ weft::result<std::size_t> stream::read_line(std::string& line, std::size_t max_l
     const std::size_t want = std::max<std::size_t>(4096, std::min<std::size_t>(max_len, 64 * 1024));
     const std::size_t old = rbuf_.size();
     rbuf_.resize(old + want);
-    auto r = h_.io(detail::io_dir::read, deadline,
-                   [&](int fd) { return ::recv(fd, rbuf_.data() + old, want, 0); });
+    auto r = h_.io(
+        detail::io_dir::read, deadline,
+        [&](int fd) { return ::recv(fd, rbuf_.data() + old, want, 0); }, want);
     rbuf_.resize(old + (r ? *r : 0));
     if (!r) return r.error();
     if (*r == 0) {

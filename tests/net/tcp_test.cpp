@@ -215,6 +215,32 @@ TEST_CASE("tcp: EOF, half-close and read_exact at the end", "[net][tcp]") {
   });
 }
 
+TEST_CASE("tcp: EOF right behind the last bytes is still read after a short read",
+          "[net][tcp]") {
+  // A short read lets the next read park without a syscall (the buffer was
+  // drained), unless the peer hung up: the FIN arrives with the data in
+  // one readiness edge, and no later edge would announce the EOF.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers, /*paused=*/true);
+  rt.block_on([] {
+    auto [a, b] = connected_pair();
+    auto first = weft::spawn([&] {
+      char buf[16];
+      auto n = b.read(buf, sizeof buf);  // parks: registered, then one edge
+      return n ? *n : 999;
+    });
+    REQUIRE(weft_test::spin_until([&] { return weft_test::in_weft_wait(first); }));
+    REQUIRE(a.write_all("hello"));
+    REQUIRE(a.shutdown(shutdown_how::write));
+    CHECK(first.join() == 5);  // short: fewer than 16
+    char buf[16];
+    auto eof = b.read(buf, sizeof buf, weft::time::clock::now() + 30s);
+    REQUIRE(eof);  // not errc::timeout
+    CHECK(*eof == 0);
+  });
+}
+
 TEST_CASE("tcp: a peer reset is reported as connection_reset", "[net][tcp]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));

@@ -61,6 +61,23 @@ class io_source {
     return d == io_dir::read ? static_cast<std::uint32_t>(s >> 32) : static_cast<std::uint32_t>(s);
   }
 
+  // note_drained() records that a stream read with snapshot `snap` returned
+  // fewer bytes than asked (and more than 0): the socket's buffer was empty
+  // right after it. known_drained() is true while no edge came since, so
+  // the next read can park at once instead of paying a syscall for EAGAIN
+  // (an edge always follows new data, EOF or an error).
+  void note_drained(io_dir d, std::uint32_t snap) noexcept {
+    drained_[static_cast<int>(d)].store((std::uint64_t{snap} << 1) | 1, std::memory_order_relaxed);
+  }
+  // Never true once the peer hung up or an error was seen (sticky: after
+  // the last data, EOF or the error is still to be read, and no further
+  // edge will announce it).
+  bool known_drained(io_dir d, std::uint32_t snap) const noexcept {
+    return drained_[static_cast<int>(d)].load(std::memory_order_relaxed) ==
+               ((std::uint64_t{snap} << 1) | 1) &&
+           !hup_.load(std::memory_order_acquire);
+  }
+
   // wait() waits for the next readiness edge of `d` after `snap` (the
   // syscall said EAGAIN). Returns {} to retry the syscall.
   // Blocks: parks the fiber; on a plain thread, poll(2) in slices.
@@ -86,6 +103,8 @@ class io_source {
   int fd_;
   std::atomic<std::uint32_t> ops_{0};   // kClosed | operations inside
   std::atomic<std::uint64_t> seq_{0};   // read edges << 32 | write edges
+  std::atomic<std::uint64_t> drained_[2] = {};  // snapshot << 1 | 1, see note_drained()
+  std::atomic<bool> hup_{false};                // the reactor saw EPOLLRDHUP/HUP/ERR
   std::atomic<int>* owner_waits_ = nullptr;  // the owning worker's io_waits
   spin_lock lock_;                      // guards the lists and registration
   wait_list waiters_[2];

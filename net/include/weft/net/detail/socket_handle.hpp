@@ -59,14 +59,23 @@ class socket_handle {
   // until it does not say EAGAIN, parking on readiness of `d` in between.
   // Errors: the errno; weft::errc::timeout; weft::errc::closed.
   // Throws: weft::cancelled.
+  // `stream_want` (stream reads only): the bytes asked for; a shorter read
+  // means the buffer was drained, so the next read parks without first
+  // paying a syscall for EAGAIN (one syscall less per echo round trip).
   template <class F>
-  weft::result<std::size_t> io(io_dir d, time::instant deadline, F&& syscall) {
+  weft::result<std::size_t> io(io_dir d, time::instant deadline, F&& syscall,
+                               std::size_t stream_want = 0) {
     if (!src_) return make_error_code(weft::errc::closed);
     weft::detail::io_op op(*src_);
     if (!op.ok()) return make_error_code(weft::errc::closed);
     for (;;) {
       const std::uint32_t snap = src_->snapshot(d);
+      if (stream_want != 0 && src_->known_drained(d, snap)) {
+        if (auto r = src_->wait(d, snap, to_ns(deadline)); !r) return r.error();
+        continue;
+      }
       const ssize_t n = syscall(src_->fd());
+      if (n > 0 && static_cast<std::size_t>(n) < stream_want) src_->note_drained(d, snap);
       if (n >= 0) return static_cast<std::size_t>(n);
       const int e = errno;
       if (e == EINTR) continue;
