@@ -18,6 +18,7 @@
 
 #include "stack_overflow.hpp"
 #include "thread_state.hpp"
+#include "weft/fibers/detail/signal.hpp"
 
 namespace weft::detail {
 
@@ -139,9 +140,10 @@ runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string n
   }
 }
 
-runtime_core::~runtime_core() = default;
+runtime_core::~runtime_core() { signal_hub_runtime_stopping(*this); }
 
 void runtime_core::start() {
+  signal_hub_runtime_started(*this);
   if (current_thread) return;
   for (auto& w : workers) {
     worker* wp = w.get();
@@ -277,6 +279,9 @@ bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
     return false;
   }
   shutting_down.store(true, std::memory_order_seq_cst);
+  // Signal events leave this runtime's event_base while it still runs (to
+  // another live runtime, if any).
+  signal_hub_runtime_stopping(*this);
   for (std::size_t i = 0; i < reg_count_; ++i) {
     spin_guard lk(reg_[i].lock);
     for (task_base* t = reg_[i].head; t; t = t->reg_next_) t->abort();
@@ -372,6 +377,24 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
   std::int64_t next = no_deadline;
   for (auto& w : workers) next = std::min(next, w->timers().next_deadline());
   if (next == no_deadline) return false;
+  // Fibers wait on sockets: another worker may be about to take a readiness
+  // event its loop has not collected yet (this worker polled its own loop
+  // just before parking). Give the loops a short real-time grace; if any
+  // loop woke meanwhile, something moved, and a later parker decides.
+  if (workers.size() > 1) {
+    bool io = false;
+    for (auto& w : workers) io = io || w->io_waits.load(std::memory_order_relaxed) > 0;
+    if (io) {
+      const std::uint64_t before = loop_wakes.load(std::memory_order_seq_cst);
+      std::this_thread::sleep_for(kAdvanceGrace);
+      if (loop_wakes.load(std::memory_order_seq_cst) != before ||
+          parked.load(std::memory_order_seq_cst) < workers.size() || !shared_empty())
+        return false;
+      for (auto& w : workers) {
+        if (w->has_remote_wake()) return false;
+      }
+    }
+  }
   self.unpark();
   clock.advance_to(next);
   fire_all_timers();

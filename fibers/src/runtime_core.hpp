@@ -112,7 +112,11 @@ class worker {
   context* running() const noexcept { return running_; }
   // io_waits counts fibers waiting on this worker's event loop for an fd;
   // a busy worker polls the loop only when it is non-zero.
-  int io_waits = 0;
+  std::atomic<int> io_waits{0};
+  // hosts_signals is set while this worker's event_base carries the
+  // process's signal events (fibers/src/signal_hub.cpp); a busy worker then
+  // polls its loop too, so a signal is not held up by CPU-bound fibers.
+  std::atomic<bool> hosts_signals{false};
   // next_id() hands out task ids in per-worker batches.
   std::uint64_t next_id() noexcept;
   std::atomic<std::uint64_t> spawned{0};  // written by the owner thread only
@@ -230,6 +234,12 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   std::atomic<std::uint64_t> spawned_outside{0};
   std::atomic<std::uint64_t> io_polls{0};
   std::atomic<std::uint64_t> parks{0};
+  // loop_wakes counts returns from a parked worker's event loop (paused
+  // clock: progress seen during the auto-advance grace).
+  std::atomic<std::uint64_t> loop_wakes{0};
+  // kAdvanceGrace: how long auto-advance lets other workers' loops collect
+  // socket readiness before it moves a paused clock.
+  static constexpr std::chrono::milliseconds kAdvanceGrace{2};
   std::atomic<std::uint64_t> next_id{1};
   std::thread::id bound_thread{};  // current-thread flavour: the block_on thread
 

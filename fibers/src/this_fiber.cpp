@@ -76,7 +76,7 @@ result<void> wait_fd(int fd, short what, time::instant deadline) {
     if (t) t->pinned_ = was_pinned;
     return std::error_code(ENOMEM, std::generic_category());
   }
-  ++w->io_waits;  // the fiber is pinned: this worker stays its worker
+  w->io_waits.fetch_add(1, std::memory_order_relaxed);  // pinned: this worker stays its worker
   struct cleanup {
     event* ev;
     weft::detail::worker* w;
@@ -84,7 +84,7 @@ result<void> wait_fd(int fd, short what, time::instant deadline) {
     bool was;
     ~cleanup() {
       event_free(ev);
-      --w->io_waits;
+      w->io_waits.fetch_sub(1, std::memory_order_relaxed);
       if (t) t->pinned_ = was;
     }
   } c{ev, w, t, was_pinned};

@@ -256,7 +256,9 @@ context* worker::pick() noexcept {
   // least every kDispatchEvery picks, so timers are checked that often.
   if (running_ == dispatcher_self_) {
     timers_.fire_due(core_.clock.now());
-    if (io_waits > 0 && ticks_ - last_poll_ >= core_.event_interval) {
+    if ((io_waits.load(std::memory_order_relaxed) > 0 ||
+         hosts_signals.load(std::memory_order_relaxed)) &&
+        ticks_ - last_poll_ >= core_.event_interval) {
       last_poll_ = ticks_;
       poll();
     }
@@ -387,6 +389,7 @@ void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
   }
   core_.parks.fetch_add(1, std::memory_order_relaxed);
   event_base_loop(base_, EVLOOP_ONCE);
+  core_.loop_wakes.fetch_add(1, std::memory_order_seq_cst);
   if (timed) evtimer_del(park_timer_);
   unpark();
   timers_.fire_due(core_.clock.now());

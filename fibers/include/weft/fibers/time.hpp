@@ -88,7 +88,8 @@ auto timeout_at(instant t, F&& f)
     }
   } catch (const cancelled& c) {
     if (c.scope() != guard.scope()) throw;
-    return make_error_code(errc::timeout);
+    // in_place_error: R may itself be constructible from an error_code.
+    return result<R>(boost::system::in_place_error, make_error_code(errc::timeout));
   }
 }
 

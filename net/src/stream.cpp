@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// weft::net::stream: reads, writes and line reads over a socket_handle.
+#include "weft/net/stream.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "weft/net/error.hpp"
+
+namespace weft::net {
+
+weft::result<std::size_t> stream::read(void* buf, std::size_t n, time::instant deadline) {
+  if (rpos_ < rbuf_.size()) {
+    const std::size_t k = std::min(n, rbuf_.size() - rpos_);
+    std::memcpy(buf, rbuf_.data() + rpos_, k);
+    rpos_ += k;
+    if (rpos_ == rbuf_.size()) {
+      rbuf_.clear();
+      rpos_ = 0;
+    }
+    return k;
+  }
+  if (n == 0) return std::size_t{0};
+  return h_.io(detail::io_dir::read, deadline,
+               [&](int fd) { return ::recv(fd, buf, n, 0); });
+}
+
+weft::result<void> stream::read_exact(void* buf, std::size_t n, time::instant deadline) {
+  auto* p = static_cast<unsigned char*>(buf);
+  std::size_t got = 0;
+  while (got < n) {
+    auto r = read(p + got, n - got, deadline);
+    if (!r) return r.error();
+    if (*r == 0) return make_error_code(errc::eof);
+    got += *r;
+  }
+  return {};
+}
+
+weft::result<std::size_t> stream::read_line(std::string& line, std::size_t max_len,
+                                            time::instant deadline) {
+  if (max_len == 0) return std::make_error_code(std::errc::invalid_argument);
+  std::size_t scanned = rpos_;
+  for (;;) {
+    const auto nl = rbuf_.find('\n', scanned);
+    if (nl != std::string::npos) {
+      if (nl + 1 - rpos_ > max_len) return make_error_code(errc::line_too_long);
+      line.assign(rbuf_, rpos_, nl - rpos_);
+      const std::size_t used = nl + 1 - rpos_;
+      rpos_ = nl + 1;
+      if (rpos_ == rbuf_.size()) {
+        rbuf_.clear();
+        rpos_ = 0;
+      }
+      return used;
+    }
+    if (rbuf_.size() - rpos_ >= max_len) return make_error_code(errc::line_too_long);
+    scanned = rbuf_.size();
+    // Compact, then read more after what is buffered.
+    if (rpos_ > 0) {
+      rbuf_.erase(0, rpos_);
+      scanned -= rpos_;
+      rpos_ = 0;
+    }
+    const std::size_t want = std::max<std::size_t>(4096, std::min<std::size_t>(max_len, 64 * 1024));
+    const std::size_t old = rbuf_.size();
+    rbuf_.resize(old + want);
+    auto r = h_.io(detail::io_dir::read, deadline,
+                   [&](int fd) { return ::recv(fd, rbuf_.data() + old, want, 0); });
+    rbuf_.resize(old + (r ? *r : 0));
+    if (!r) return r.error();
+    if (*r == 0) {
+      if (rbuf_.empty()) return make_error_code(errc::eof);
+      line.assign(rbuf_, 0, rbuf_.size());  // the last line has no '\n'
+      const std::size_t used = rbuf_.size();
+      rbuf_.clear();
+      return used;
+    }
+  }
+}
+
+weft::result<std::size_t> stream::write(const void* buf, std::size_t n, time::instant deadline) {
+  if (n == 0) return std::size_t{0};
+  return h_.io(detail::io_dir::write, deadline,
+               [&](int fd) { return ::send(fd, buf, n, MSG_NOSIGNAL); });
+}
+
+weft::result<void> stream::write_all(const void* buf, std::size_t n, time::instant deadline) {
+  const auto* p = static_cast<const unsigned char*>(buf);
+  std::size_t put = 0;
+  while (put < n) {
+    auto r = write(p + put, n - put, deadline);
+    if (!r) return r.error();
+    put += *r;
+  }
+  return {};
+}
+
+weft::result<void> stream::shutdown(shutdown_how how) {
+  if (!h_.is_open()) return make_error_code(weft::errc::closed);
+  const int what = how == shutdown_how::read ? SHUT_RD : how == shutdown_how::write ? SHUT_WR : SHUT_RDWR;
+  if (::shutdown(h_.fd(), what) != 0) return detail::errno_code(errno);
+  return {};
+}
+
+}  // namespace weft::net
