@@ -22,17 +22,11 @@
 #include "bench_common.hpp"
 #include "echo_client.hpp"
 #include "echo_libevent_server.hpp"
-#include "weft/fibers/runtime.hpp"
-
-#if __has_include("weft/net.hpp")
-#define WEFT_BENCH_HAVE_NET 1
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/join_set.hpp"
+#include "weft/fibers/runtime.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net.hpp"
-#else
-#define WEFT_BENCH_HAVE_NET 0
-#endif
 
 namespace weft_bench {
 namespace {
@@ -46,8 +40,6 @@ constexpr std::size_t kReadBuffer = 16 * 1024;
 // kMaxSamples bounds connections x round trips: one 8-byte latency each.
 constexpr std::uint64_t kMaxSamples = 100'000'000;
 constexpr int kServerOnlyThreads = 2;
-
-#if WEFT_BENCH_HAVE_NET
 
 // serve_connection() echoes whatever arrives until EOF or an error.
 void serve_connection(weft::net::tcp_stream s) {
@@ -82,7 +74,9 @@ void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
     auto s = listener.accept(weft::time::instant::max());
     if (stop.load(std::memory_order_acquire)) break;
     if (!s) {
-      // ECONNABORTED, EMFILE...: the listener itself is fine; do not spin.
+      if (s.error() == weft::errc::closed) break;
+      // ECONNABORTED and the like (accept() itself backs off when out of
+      // descriptors): the listener is fine; do not spin regardless.
       weft::time::sleep(std::chrono::milliseconds(10));
       continue;
     }
@@ -111,8 +105,6 @@ std::uint16_t bound_port(const weft::net::tcp_listener& l) {
   if (!a) throw std::system_error(a.error(), "local_address");
   return a->port();
 }
-
-#endif  // WEFT_BENCH_HAVE_NET
 
 class echo_workload final : public workload {
  public:
@@ -158,7 +150,6 @@ class echo_workload final : public workload {
   void set_quick() override { round_trips_ = kQuickRoundTrips; }
 
   result run_weft(int threads) override {
-#if WEFT_BENCH_HAVE_NET
     const echo_load_config cfg = load_config(0);
     weft::runtime rt = make_runtime(threads);
     std::atomic<bool> stop{false};
@@ -183,11 +174,6 @@ class echo_workload final : public workload {
     }
     client.join();
     return finish(weft_result(name(), threads), load);
-#else
-    static_cast<void>(threads);
-    throw baseline_unavailable(
-        "this fiber-bench was built without weft::net (no net/ module): no weft line");
-#endif
   }
 
   // run_reference() runs the raw-libevent server with max(threads, 1)
@@ -258,7 +244,6 @@ class echo_workload final : public workload {
   // serve_until_signal() is --server-only: the weft server on --port until
   // SIGINT or SIGTERM. Returns the exit code.
   int serve_until_signal(int threads) {
-#if WEFT_BENCH_HAVE_NET
     // Block both signals in this thread before the runtime starts, so that
     // every worker inherits the mask and only `waiter` receives them
     // (sigwait). They stay blocked until the process exits: a second ^C
@@ -310,12 +295,6 @@ class echo_workload final : public workload {
       rc = 3;
     }
     return rc;
-#else
-    static_cast<void>(threads);
-    std::cerr << "fiber-bench echo: --server-only needs weft::net, and this fiber-bench was "
-                 "built without it (no net/ module)\n";
-    return 3;
-#endif
   }
 
   std::uint64_t connections_ = kConnections;
