@@ -162,9 +162,17 @@ double num(const result& r, const std::string& key) {
 }
 
 // target_of() states the BENCHMARKS.md "weft target" for a weft result and
-// whether this run meets it ("" when the workload has none).
-std::string target_of(const result& r) {
+// whether this run meets it ("" when the workload has none). `base` is the
+// baseline run paired with it (nullptr if none): echo's target is relative.
+std::string target_of(const result& r, const result* base) {
   const auto verdict = [](bool met) { return met ? " met" : " MISSED"; };
+  if (r.workload == "echo") {
+    const std::string t = ">=0.95x libevent, p99<=libevent";
+    if (!base || base->impl != "libevent") return t + " (no baseline)";
+    const bool met =
+        r.ops_per_sec() >= 0.95 * base->ops_per_sec() && num(r, "p99_us") <= num(*base, "p99_us");
+    return t + verdict(met);
+  }
   if (r.workload == "spawn" && r.threads >= 2) {
     return "<=475 ns" + std::string(verdict(r.ns_per_op() <= 475));
   }
@@ -211,7 +219,8 @@ std::string ratio_of(const result& w, const result& b) {
     ww = w.ns_per_op();
   }
   if (!(ww > 0) || !(bw > 0)) return "";
-  return fmt(bw / ww, 2) + "x (" + b.impl.substr(6) + ")";
+  const bool boost = b.impl.rfind("boost-", 0) == 0;
+  return fmt(bw / ww, 2) + "x (" + (boost ? b.impl.substr(6) : b.impl) + ")";
 }
 
 std::string extras_of(const result& r) {
@@ -225,22 +234,25 @@ std::string extras_of(const result& r) {
 }  // namespace
 
 void reporter::print_table(std::ostream& out) const {
-  const std::vector<std::string> head = {"workload", "impl",  "thr",        "ops",    "seconds",
-                                         "ns/op",    "check", "boost/weft", "target", "details"};
+  const std::vector<std::string> head = {"workload", "impl",  "thr",       "ops",    "seconds",
+                                         "ns/op",    "check", "base/weft", "target", "details"};
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < results_.size(); ++i) {
     const result& r = results_[i];
     std::string ratio, target;
     if (r.impl == "weft") {
-      target = target_of(r);
+      const result* base = nullptr;
       for (std::size_t j = i + 1; j < results_.size(); ++j) {
         const result& b = results_[j];
         if (b.impl == "weft" && b.workload == r.workload) break;
-        if (b.workload == r.workload && b.impl.rfind("boost-", 0) == 0 && b.threads == r.threads) {
+        if (b.workload == r.workload && b.threads == r.threads &&
+            (b.impl.rfind("boost-", 0) == 0 || b.impl == "libevent")) {
+          base = &b;
           ratio = ratio_of(r, b);
           break;
         }
       }
+      target = target_of(r, base);
     }
     std::string impl = r.impl;
     if (const std::string* f = r.find("flavour"); f && *f == "current_thread") {
@@ -273,10 +285,10 @@ void reporter::print_table(std::ostream& out) const {
   for (std::size_t c = 0; c < w.size(); ++c) total += w[c] + (c + 1 < w.size() ? 2 : 0);
   out << std::string(std::min<std::size_t>(total, 160), '-') << '\n';
   for (const auto& row : rows) line(row);
-  out << "boost/weft: the raw Boost.Fiber figure over weft's (ns/op; bytes/task for idle): "
-         ">1 means weft is ahead.\n"
+  out << "base/weft: the baseline's figure over weft's (raw Boost.Fiber; raw libevent for "
+         "echo; ns/op, bytes/task for idle): >1 means weft is ahead.\n"
          "target: shared/BENCHMARKS.md's weft target, in absolute figures measured on a "
-         "comparable 2-core machine.\n";
+         "comparable 2-core machine (echo's: relative to the libevent run beside it).\n";
   out.flush();
 }
 
@@ -563,6 +575,12 @@ void run_workload(workload& w, const common_options& opts, reporter& rep) {
   for (int t : threads) {
     run_one(rep, std::string(w.name()) + " weft threads=" + std::to_string(weft_threads(t)),
             opts.time_limit, [&] { return w.run_weft(t); });
+    if (w.reference_impl() && !opts.no_reference) {
+      run_one(rep,
+              std::string(w.name()) + " " + w.reference_impl() +
+                  " threads=" + std::to_string(weft_threads(t)),
+              opts.time_limit, [&] { return w.run_reference(t); });
+    }
     if (opts.baseline.empty()) continue;
     const boost_algo a = t <= 1                             ? boost_algo::round_robin
                          : opts.baseline == "work_stealing" ? boost_algo::work_stealing

@@ -212,6 +212,7 @@ struct common_options {
   std::string baseline;                   // "" = none, else shared_work | work_stealing
   std::string baseline_stack = "pooled";  // pooled | fixedsize
   double time_limit = 300;                // seconds per run; 0 = none
+  bool no_reference = false;              // skip a workload's own baseline (--no-baseline)
 };
 
 // workload is one standard workload: its flags, its weft run and its raw
@@ -237,6 +238,18 @@ class workload {
   virtual result run_boost(boost_algo algo, std::size_t threads) = 0;
   // note() is printed on stderr before the runs (e.g. a reduced baseline).
   virtual std::string note(bool with_baseline) const { return {}; }
+  // reference_impl() names a baseline that is not raw Boost.Fiber and runs
+  // after each weft run unless --no-baseline (echo: "libevent"); nullptr
+  // when the workload has none.
+  virtual const char* reference_impl() const noexcept { return nullptr; }
+  // run_reference() runs that baseline (only called when reference_impl()).
+  virtual result run_reference(int /*threads*/) {
+    throw baseline_unavailable("no reference baseline");
+  }
+  // run_standalone() runs a mode that is not a measurement (echo's
+  // --server-only) and returns the exit code; nullopt when the flags ask
+  // for the measurement.
+  virtual std::optional<int> run_standalone(const common_options& /*opts*/) { return std::nullopt; }
 };
 
 std::unique_ptr<workload> make_spawn_workload();
@@ -249,9 +262,11 @@ std::unique_ptr<workload> make_pingpong_workload();
 std::unique_ptr<workload> make_mpsc_workload();
 std::unique_ptr<workload> make_select_workload();
 std::unique_ptr<workload> make_mutex_workload();
+std::unique_ptr<workload> make_echo_workload();
 
 // run_workload() runs `w` for each thread count of `opts` (weft, then its
-// baseline when asked) and reports every result.
+// reference baseline unless opts.no_reference, then its Boost.Fiber baseline
+// when asked) and reports every result.
 void run_workload(workload& w, const common_options& opts, reporter& rep);
 
 // integer_in() validates a non-negative integer flag in [lo, hi], with a

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,10 @@ void add_common_options(CLI::App& sub, const workload& w, common_options& o) {
                "also run the same work on raw Boost.Fiber: shared_work (default) or "
                "--baseline=work_stealing on N threads, round_robin on 1 thread")
       ->check(CLI::IsMember({"shared_work", "work_stealing"}));
+  if (const char* ref = w.reference_impl()) {
+    sub.add_flag("--no-baseline", o.no_reference,
+                 std::string("skip the raw ") + ref + " baseline run after each weft run");
+  }
   add_run_options(sub, o);
 }
 
@@ -131,6 +136,7 @@ int main(int argc, char** argv) {
   // measurements first.
   workloads.push_back(weft_bench::make_idle_cpu_workload());
   workloads.push_back(weft_bench::make_timers_workload());
+  workloads.push_back(weft_bench::make_echo_workload());
 
   std::vector<common_options> opts(workloads.size());
   std::vector<CLI::App*> subs;
@@ -145,17 +151,18 @@ int main(int argc, char** argv) {
   CLI::App* suite = app.add_subcommand(
       "suite",
       "run every workload (spawn and pingpong on 2 workers and 1 thread, yield on 1 thread, "
-      "mpsc, select, mutex, skynet, idle, idle_cpu and timers on 2 workers) with raw Boost.Fiber "
-      "baselines (select has none), then print a table (on stdout when it is a terminal, else "
+      "mpsc, select, mutex, skynet, idle, idle_cpu and timers on 2 workers, echo on 1 and 2) "
+      "with raw Boost.Fiber baselines (select has none; echo's is raw libevent), then print a "
+      "table (on stdout when it is a terminal, else "
       "on stderr, so the result lines stay machine-readable)");
   bool quick = false, no_baseline = false, suite_json = false;
   std::string suite_baseline = "shared_work";
   suite->add_flag("--quick", quick,
                   "reduced counts (~20-60 s on 2 cores): spawn 500000, yield 5000000, pingpong "
                   "200000, mpsc 4x250000, select 250000, mutex 8x100000, skynet baseline 10000 "
-                  "leaves, idle 20000, timers 20000; --time-limit 60");
+                  "leaves, idle 20000, timers 20000, echo 100x1000; --time-limit 60");
   suite->add_flag("--json", suite_json, "print one JSON object per result");
-  suite->add_flag("--no-baseline", no_baseline, "run weft only");
+  suite->add_flag("--no-baseline", no_baseline, "run weft only (also no libevent for echo)");
   suite
       ->add_flag("--baseline{shared_work}", suite_baseline,
                  "baseline scheduler for multi-thread runs: shared_work (default) or "
@@ -178,6 +185,7 @@ int main(int argc, char** argv) {
     common_options o = suite_opts;
     o.json = json;
     o.baseline = no_baseline ? "" : suite_baseline;
+    o.no_reference = no_baseline;
     if (quick && suite->count("--time-limit") == 0) o.time_limit = 60;
     const std::string load = loadavg();
     const auto t0 = weft_bench::steady::now();
@@ -197,15 +205,16 @@ int main(int argc, char** argv) {
   }
 
   if (app.get_subcommands().empty()) {
-    std::cerr
-        << "fiber-bench: a subcommand is required (spawn, yield, pingpong, mpsc, select, "
-           "mutex, skynet, idle, timers, idle_cpu, suite)\nRun with --help for more information.\n";
+    std::cerr << "fiber-bench: a subcommand is required (spawn, yield, pingpong, mpsc, select, "
+                 "mutex, skynet, idle, timers, idle_cpu, echo, suite)\nRun with --help for more "
+                 "information.\n";
     return kUsageError;
   }
   for (std::size_t i = 0; i < workloads.size(); ++i) {
     if (!subs[i]->parsed()) continue;
     common_options& o = opts[i];
     o.json = o.json || top_json;
+    if (const std::optional<int> rc = workloads[i]->run_standalone(o)) return *rc;
     weft_bench::reporter rep(o.json);
     weft_bench::set_hang_handler([&] { print_table_if(rep, o.json); });
     weft_bench::run_workload(*workloads[i], o, rep);

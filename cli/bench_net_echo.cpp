@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+// fiber-bench echo: TCP echo on 127.0.0.1, a weft::net server (one fiber per
+// connection) next to a raw-libevent server, both driven by the same
+// single-threaded epoll client in its own std::thread: 100 connections x
+// 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "bench_common.hpp"
+#include "echo_client.hpp"
+#include "echo_libevent_server.hpp"
+#include "weft/fibers/join_handle.hpp"
+#include "weft/fibers/join_set.hpp"
+#include "weft/fibers/runtime.hpp"
+#include "weft/fibers/time.hpp"
+#include "weft/net.hpp"
+
+namespace weft_bench {
+namespace {
+
+constexpr std::uint64_t kRoundTrips = 5'000;
+constexpr std::uint64_t kQuickRoundTrips = 1'000;
+constexpr std::size_t kConnections = 100;
+constexpr std::size_t kSize = 64;
+// kReadBuffer is the most one read takes, as in the libevent server.
+constexpr std::size_t kReadBuffer = 16 * 1024;
+// kMaxSamples bounds connections x round trips: one 8-byte latency each.
+constexpr std::uint64_t kMaxSamples = 100'000'000;
+constexpr int kServerOnlyThreads = 2;
+
+// serve_connection() echoes whatever arrives until EOF or an error.
+void serve_connection(weft::net::tcp_stream s) {
+  static_cast<void>(s.set_nodelay(true));
+  unsigned char buf[kReadBuffer];
+  for (;;) {
+    const auto n = s.read(buf, sizeof buf, weft::time::instant::max());
+    if (!n || *n == 0) return;
+    if (!s.write_all(buf, *n, weft::time::instant::max())) return;
+  }
+}
+
+// reap() joins the finished connection fibers (all of them when `wait`).
+// A fiber aborted at shutdown, or one that threw, has nothing to report.
+void reap(weft::join_set<void>& conns, bool wait) {
+  for (;;) {
+    try {
+      if (!(wait ? conns.join_next() : conns.try_join_next())) return;
+    } catch (const weft::join_error&) {
+    }
+  }
+}
+
+// serve() accepts connections and runs one fiber each until `stop` is set
+// (whoever sets it then connects once, to wake accept()). It then closes
+// the listener, aborts the connection fibers still running (a benchmark's
+// client has closed its sockets by then; --server-only may leave clients
+// connected) and joins them all.
+void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
+  weft::join_set<void> conns;
+  while (!stop.load(std::memory_order_acquire)) {
+    auto s = listener.accept(weft::time::instant::max());
+    if (stop.load(std::memory_order_acquire)) break;
+    if (!s) {
+      if (s.error() == weft::errc::closed) break;
+      // ECONNABORTED and the like (accept() itself backs off when out of
+      // descriptors): the listener is fine; do not spin regardless.
+      weft::time::sleep(std::chrono::milliseconds(10));
+      continue;
+    }
+    conns.spawn(serve_connection, std::move(*s));
+    reap(conns, false);
+  }
+  static_cast<void>(listener.close());
+  conns.abort_all();
+  reap(conns, true);
+}
+
+// bind_listener() listens on 127.0.0.1:port.
+// Errors: std::system_error naming the address (e.g. a port in use).
+weft::net::tcp_listener bind_listener(std::uint16_t port) {
+  const std::string where = "127.0.0.1:" + std::to_string(port);
+  auto addr = weft::net::socket_address::parse(where);
+  if (!addr) throw std::system_error(addr.error(), "cannot parse " + where);
+  auto l = weft::net::tcp_listener::bind(*addr);
+  if (!l) throw std::system_error(l.error(), "cannot listen on " + where);
+  return std::move(*l);
+}
+
+// bound_port() is the port a listener got.
+std::uint16_t bound_port(const weft::net::tcp_listener& l) {
+  auto a = l.local_address();
+  if (!a) throw std::system_error(a.error(), "local_address");
+  return a->port();
+}
+
+class echo_workload final : public workload {
+ public:
+  const char* name() const noexcept override { return "echo"; }
+  const char* about() const noexcept override {
+    return "TCP echo on 127.0.0.1: a weft::net server with --threads workers, then a raw "
+           "libevent server with as many event_base threads, each driven by one "
+           "single-threaded epoll client: --connections connections x --round-trips round trips "
+           "of --size bytes (default: 1 worker, then 2; BENCHMARKS.md target >= 0.95x libevent's "
+           "round trips/s, p99 <= libevent's). --server-only serves until SIGINT/SIGTERM";
+  }
+  std::vector<int> default_threads() const override { return {1, 2}; }
+  const char* reference_impl() const noexcept override { return "libevent"; }
+
+  void add_options(CLI::App& sub) override {
+    sub.add_option("-c,--connections", connections_, "client connections, all open at once")
+        ->capture_default_str()
+        ->check(integer_in(1, 10'000));
+    sub.add_option("-n,--round-trips,--count", round_trips_, "round trips per connection")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxSamples));
+    sub.add_option("--size", size_, "bytes per message")
+        ->capture_default_str()
+        ->check(integer_in(1, 1 << 20));
+    CLI::Option* server_only =
+        sub.add_flag("--server-only", server_only_,
+                     "run only the weft server (one --threads value, default " +
+                         std::to_string(kServerOnlyThreads) +
+                         ") until SIGINT or SIGTERM, for an external client; prints `listening on "
+                         "127.0.0.1:PORT`");
+    sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
+        ->capture_default_str()
+        ->check(integer_in(0, 65535))
+        ->needs(server_only);
+    sub.callback([this] {
+      if (connections_ * round_trips_ > kMaxSamples) {
+        throw CLI::ValidationError("--connections x --round-trips",
+                                   "at most " + std::to_string(kMaxSamples) +
+                                       " round trips in all (each keeps its latency)");
+      }
+    });
+  }
+  void set_quick() override { round_trips_ = kQuickRoundTrips; }
+
+  result run_weft(int threads) override {
+    const echo_load_config cfg = load_config(0);
+    weft::runtime rt = make_runtime(threads);
+    std::atomic<bool> stop{false};
+    echo_load_result load;
+    std::thread client;
+    try {
+      rt.block_on([&] {
+        weft::net::tcp_listener listener = bind_listener(0);
+        const std::uint16_t port = bound_port(listener);
+        client = std::thread([&, port] {
+          echo_load_config c = cfg;
+          c.port = port;
+          load = run_echo_load(c);
+          stop.store(true, std::memory_order_release);
+          wake_listener(port);
+        });
+        serve(listener, stop);
+      });
+    } catch (...) {
+      if (client.joinable()) client.join();
+      throw;
+    }
+    client.join();
+    return finish(weft_result(name(), threads), load);
+  }
+
+  // run_reference() runs the raw-libevent server with max(threads, 1)
+  // event_base threads against the same client.
+  result run_reference(int threads) override {
+    auto server = libevent_echo_server::start(threads);
+    echo_load_result load;
+    std::thread client([&] { load = run_echo_load(load_config(server->port())); });
+    client.join();
+    server->stop();
+    result r;
+    r.workload = name();
+    r.impl = reference_impl();
+    r.threads = weft_threads(threads);
+    return finish(std::move(r), load);
+  }
+
+  result run_boost(boost_algo, std::size_t) override {
+    throw baseline_unavailable(
+        "raw Boost.Fiber has no sockets: echo's baseline is the raw-libevent server, run by "
+        "default (--no-baseline skips it)");
+  }
+
+  std::optional<int> run_standalone(const common_options& o) override {
+    if (!server_only_) return std::nullopt;
+    if (o.threads.size() > 1) {
+      std::cerr << "fiber-bench echo: --server-only takes one --threads value\n";
+      return 2;
+    }
+    return serve_until_signal(o.threads.empty() ? kServerOnlyThreads : o.threads[0]);
+  }
+
+ private:
+  echo_load_config load_config(std::uint16_t port) const {
+    echo_load_config c;
+    c.port = port;
+    c.connections = static_cast<std::size_t>(connections_);
+    c.round_trips = round_trips_;
+    c.size = static_cast<std::size_t>(size_);
+    return c;
+  }
+
+  result finish(result r, echo_load_result& load) const {
+    const std::uint64_t expected = connections_ * round_trips_;
+    r.ops = load.round_trips;
+    r.seconds = load.seconds;
+    r.ok = load.error.empty() && load.mismatches == 0 && load.round_trips == expected;
+    if (!load.error.empty()) {
+      std::cerr << "fiber-bench echo: " << r.impl << ": " << load.error << " (" << load.round_trips
+                << " of " << expected << " round trips done)" << std::endl;
+    }
+    if (load.mismatches != 0) {
+      std::cerr << "fiber-bench echo: " << r.impl << ": " << load.mismatches
+                << " echoes differed from the message sent" << std::endl;
+    }
+    const auto us = [&](double p) {
+      return load.latency_ns.empty() ? 0.0
+                                     : static_cast<double>(percentile(load.latency_ns, p)) / 1000.0;
+    };
+    r.add("p50_us", us(50), 1);
+    r.add("p99_us", us(99), 1);
+    r.add("p999_us", us(99.9), 1);
+    r.add("connections", static_cast<std::int64_t>(connections_));
+    r.add("size", static_cast<std::int64_t>(size_));
+    return r;
+  }
+
+  // serve_until_signal() is --server-only: the weft server on --port until
+  // SIGINT or SIGTERM. Returns the exit code.
+  int serve_until_signal(int threads) {
+    // Block both signals in this thread before the runtime starts, so that
+    // every worker inherits the mask and only `waiter` receives them
+    // (sigwait). They stay blocked until the process exits: a second ^C
+    // during shutdown changes nothing.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+    std::atomic<bool> stop{false};
+    std::atomic<bool> failed{false};
+    std::thread waiter;
+    int rc = 0;
+    try {
+      weft::runtime rt = make_runtime(threads);
+      try {
+        rt.block_on([&] {
+          weft::net::tcp_listener listener = bind_listener(static_cast<std::uint16_t>(port_));
+          const std::uint16_t port = bound_port(listener);
+          std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(port));
+          std::fflush(stdout);
+          waiter = std::thread([&, port] {
+            int sig = 0;
+            sigwait(&sigs, &sig);
+            if (!failed.load()) {
+              std::fprintf(stderr, "fiber-bench echo: %s: stopping\n",
+                           sig == SIGINT ? "SIGINT" : "SIGTERM");
+            }
+            stop.store(true, std::memory_order_release);
+            wake_listener(port);
+          });
+          serve(listener, stop);
+        });
+      } catch (...) {
+        if (waiter.joinable()) {
+          failed.store(true);
+          pthread_kill(waiter.native_handle(), SIGTERM);  // ends its sigwait
+          waiter.join();
+        }
+        throw;
+      }
+      waiter.join();
+    } catch (const std::system_error& e) {
+      std::cerr << "fiber-bench echo: " << e.what() << std::endl;
+      rc = 3;
+    } catch (const std::exception& e) {
+      std::cerr << "fiber-bench echo: server error: " << e.what() << std::endl;
+      rc = 3;
+    }
+    return rc;
+  }
+
+  std::uint64_t connections_ = kConnections;
+  std::uint64_t round_trips_ = kRoundTrips;
+  std::uint64_t size_ = kSize;
+  bool server_only_ = false;
+  std::uint64_t port_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<workload> make_echo_workload() { return std::make_unique<echo_workload>(); }
+
+}  // namespace weft_bench
