@@ -136,6 +136,8 @@ class worker {
   // poll() runs the event loop without blocking and fires due timers.
   void poll() noexcept;
   void park(std::chrono::steady_clock::time_point const& tp) noexcept;
+  // arm_park_timer() arms timer_fd_ for `at_ns` (CLOCK_MONOTONIC).
+  void arm_park_timer(std::int64_t at_ns) noexcept;
   bool has_outside_work() const noexcept;
 
   runtime_core& core_;
@@ -171,8 +173,10 @@ class worker {
 
   event_base* base_ = nullptr;
   event* wake_ev_ = nullptr;
-  event* park_timer_ = nullptr;
+  event* park_timer_ = nullptr;  // reads timer_fd_
   int wake_fd_ = -1;
+  int timer_fd_ = -1;            // the park deadline (see arm_park_timer)
+  std::int64_t armed_ns_ = -1;   // what timer_fd_ is armed for (steady ns)
 };
 
 // runtime_core is everything a runtime shares between its threads.
