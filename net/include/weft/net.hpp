@@ -8,6 +8,7 @@
 #include "weft/net/error.hpp"
 #include "weft/net/shutdown.hpp"
 #include "weft/net/signal.hpp"
+#include "weft/net/socket_base.hpp"
 #include "weft/net/stream.hpp"
 #include "weft/net/tcp.hpp"
 #include "weft/net/udp.hpp"

@@ -11,10 +11,11 @@
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/detail/socket_handle.hpp"
+#include "weft/net/socket_base.hpp"
 
 namespace weft::net {
 
-class datagram {
+class datagram : public socket_base {
  public:
   datagram() noexcept = default;
   datagram(datagram&&) noexcept = default;
@@ -46,16 +47,11 @@ class datagram {
   [[nodiscard]] weft::result<std::size_t> recv(void* buf, std::size_t n,
                                                time::instant deadline = time::instant::max());
 
-  [[nodiscard]] weft::result<socket_address> local_address() const { return h_.local_address(); }
+  // peer_address() is the connected peer's address (getpeername).
   [[nodiscard]] weft::result<socket_address> peer_address() const { return h_.peer_address(); }
 
-  void close() noexcept { h_.close(); }
-  bool is_open() const noexcept { return h_.is_open(); }
-  int native_handle() const noexcept { return h_.fd(); }
-
  protected:
-  explicit datagram(detail::socket_handle h) noexcept : h_(std::move(h)) {}
-  detail::socket_handle h_;
+  explicit datagram(detail::socket_handle h) noexcept : socket_base(std::move(h)) {}
 };
 
 }  // namespace weft::net

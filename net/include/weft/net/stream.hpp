@@ -17,13 +17,14 @@
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/detail/socket_handle.hpp"
+#include "weft/net/socket_base.hpp"
 
 namespace weft::net {
 
 // shutdown_how says which direction shutdown() ends.
 enum class shutdown_how { read, write, both };
 
-class stream {
+class stream : public socket_base {
  public:
   stream() noexcept = default;
   stream(stream&&) noexcept = default;
@@ -70,17 +71,11 @@ class stream {
   // shutdown() ends one or both directions (the peer reads EOF after write).
   [[nodiscard]] weft::result<void> shutdown(shutdown_how how);
 
-  [[nodiscard]] weft::result<socket_address> local_address() const { return h_.local_address(); }
+  // peer_address() is the connected peer's address (getpeername).
   [[nodiscard]] weft::result<socket_address> peer_address() const { return h_.peer_address(); }
 
-  // close() closes the stream now (idempotent; the destructor also does).
-  void close() noexcept { h_.close(); }
-  bool is_open() const noexcept { return h_.is_open(); }
-  int native_handle() const noexcept { return h_.fd(); }
-
  protected:
-  explicit stream(detail::socket_handle h) noexcept : h_(std::move(h)) {}
-  detail::socket_handle h_;
+  explicit stream(detail::socket_handle h) noexcept : socket_base(std::move(h)) {}
 
  private:
   // Bytes read_line() read past its line; read() hands them out first.

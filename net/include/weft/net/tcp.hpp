@@ -8,6 +8,7 @@
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"
+#include "weft/net/socket_base.hpp"
 #include "weft/net/stream.hpp"
 
 namespace weft::net {
@@ -46,7 +47,7 @@ class tcp_stream : public stream {
 };
 
 // tcp_listener accepts TCP connections.
-class tcp_listener {
+class tcp_listener : public socket_base {
  public:
   tcp_listener() noexcept = default;
 
@@ -67,16 +68,10 @@ class tcp_listener {
   [[nodiscard]] weft::result<tcp_stream> accept(socket_address& peer,
                                                 time::instant deadline = time::instant::max());
 
-  [[nodiscard]] weft::result<socket_address> local_address() const { return h_.local_address(); }
-
-  // close() stops listening; a fiber parked in accept() gets errc::closed.
-  void close() noexcept { h_.close(); }
-  bool is_open() const noexcept { return h_.is_open(); }
-  int native_handle() const noexcept { return h_.fd(); }
+  // close() (socket_base) stops listening; a parked accept() gets errc::closed.
 
  private:
-  explicit tcp_listener(detail::socket_handle h) noexcept : h_(std::move(h)) {}
-  detail::socket_handle h_;
+  explicit tcp_listener(detail::socket_handle h) noexcept : socket_base(std::move(h)) {}
 };
 
 }  // namespace weft::net

@@ -13,6 +13,7 @@
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/datagram.hpp"
+#include "weft/net/socket_base.hpp"
 #include "weft/net/stream.hpp"
 
 namespace weft::net {
@@ -37,7 +38,7 @@ class unix_stream : public stream {
   explicit unix_stream(detail::socket_handle h) noexcept : stream(std::move(h)) {}
 };
 
-class unix_listener {
+class unix_listener : public socket_base {
  public:
   unix_listener() noexcept = default;
 
@@ -51,14 +52,9 @@ class unix_listener {
   // cancellation as tcp_listener::accept).
   [[nodiscard]] weft::result<unix_stream> accept(time::instant deadline = time::instant::max());
 
-  [[nodiscard]] weft::result<socket_address> local_address() const { return h_.local_address(); }
-  void close() noexcept { h_.close(); }
-  bool is_open() const noexcept { return h_.is_open(); }
-  int native_handle() const noexcept { return h_.fd(); }
 
  private:
-  explicit unix_listener(detail::socket_handle h) noexcept : h_(std::move(h)) {}
-  detail::socket_handle h_;
+  explicit unix_listener(detail::socket_handle h) noexcept : socket_base(std::move(h)) {}
 };
 
 class unix_datagram : public datagram {
