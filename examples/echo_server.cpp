@@ -83,9 +83,8 @@ net::shutdown_report serve(net::tcp_listener& listener, const std::function<void
         for (;;) {
           auto s = listener.accept();
           if (!s) break;  // closed: we are shutting down
-          if (!shutdown.spawn([&conns, s = std::move(*s)]() mutable {
-                serve_connection(std::move(s), conns);
-              }))
+          if (!shutdown.spawn(
+                  [&conns, s = std::move(*s)]() mutable { serve_connection(std::move(s), conns); }))
             break;
         }
       })
@@ -96,8 +95,8 @@ net::shutdown_report serve(net::tcp_listener& listener, const std::function<void
                      net::on_signal(sigterm, [&] { which = SIGTERM; }));
   std::printf("echo_server: %s: stop accepting, finish connections, drain for up to 5s\n",
               which == SIGINT ? "SIGINT" : "SIGTERM");
-  listener.close();     // 1. stop accepting (the accept loop ends)
-  conns.finish_all();   // 2. connections finish what they have and end
+  listener.close();              // 1. stop accepting (the accept loop ends)
+  conns.finish_all();            // 2. connections finish what they have and end
   return shutdown.shutdown(5s);  // 3. cancel the token, drain, abort the rest
 }
 
@@ -180,7 +179,8 @@ int main(int argc, char** argv) {
     if ((a == "--port" || a == "--workers") && i + 1 < argc) {
       char* end = nullptr;
       const unsigned long v = std::strtoul(argv[++i], &end, 10);
-      if (*end != '\0' || (a == "--port" && v > 65535) || (a == "--workers" && (v < 1 || v > 256))) {
+      if (*end != '\0' || (a == "--port" && v > 65535) ||
+          (a == "--workers" && (v < 1 || v > 256))) {
         std::fprintf(stderr, "echo_server: bad value for %s: %s\n", a.c_str(), argv[i]);
         return 64;
       }

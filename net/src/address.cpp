@@ -62,8 +62,8 @@ weft::result<socket_address> socket_address::parse(std::string_view text) {
   return a;
 }
 
-socket_address socket_address::v4(std::uint8_t a, std::uint8_t b, std::uint8_t c,
-                                   std::uint8_t d, std::uint16_t port) noexcept {
+socket_address socket_address::v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d,
+                                  std::uint16_t port) noexcept {
   socket_address r;
   auto* s4 = reinterpret_cast<sockaddr_in*>(&r.storage_);
   s4->sin_family = AF_INET;
@@ -95,7 +95,8 @@ weft::result<socket_address> socket_address::unix_path(std::string_view path) {
   socket_address r;
   auto* su = reinterpret_cast<sockaddr_un*>(&r.storage_);
   if (path.empty()) return std::make_error_code(std::errc::invalid_argument);
-  if (path.size() >= sizeof(su->sun_path)) return std::make_error_code(std::errc::filename_too_long);
+  if (path.size() >= sizeof(su->sun_path))
+    return std::make_error_code(std::errc::filename_too_long);
   su->sun_family = AF_UNIX;
   std::memcpy(su->sun_path, path.data(), path.size());
   if (path.front() == '@') {

@@ -6,9 +6,8 @@ namespace weft::net {
 
 weft::result<std::size_t> datagram::send_to(const void* buf, std::size_t n,
                                             const socket_address& to, time::instant deadline) {
-  return h_.io(detail::io_dir::write, deadline, [&](int fd) {
-    return ::sendto(fd, buf, n, MSG_NOSIGNAL, to.data(), to.size());
-  });
+  return h_.io(detail::io_dir::write, deadline,
+               [&](int fd) { return ::sendto(fd, buf, n, MSG_NOSIGNAL, to.data(), to.size()); });
 }
 
 weft::result<std::size_t> datagram::recv_from(void* buf, std::size_t n, socket_address& from,

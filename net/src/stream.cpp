@@ -99,7 +99,9 @@ weft::result<void> stream::write_all(const void* buf, std::size_t n, time::insta
 
 weft::result<void> stream::shutdown(shutdown_how how) {
   if (!h_.is_open()) return make_error_code(weft::errc::closed);
-  const int what = how == shutdown_how::read ? SHUT_RD : how == shutdown_how::write ? SHUT_WR : SHUT_RDWR;
+  const int what = how == shutdown_how::read    ? SHUT_RD
+                   : how == shutdown_how::write ? SHUT_WR
+                                                : SHUT_RDWR;
   if (::shutdown(h_.fd(), what) != 0) return detail::errno_code(errno);
   return {};
 }

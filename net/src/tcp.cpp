@@ -42,9 +42,11 @@ weft::result<bool> tcp_stream::nodelay() const {
 }
 
 weft::result<void> tcp_stream::set_keepalive(bool on, std::chrono::seconds idle) {
-  if (idle.count() < 0 || idle.count() > 32767) return std::make_error_code(std::errc::invalid_argument);
+  if (idle.count() < 0 || idle.count() > 32767)
+    return std::make_error_code(std::errc::invalid_argument);
   if (auto r = h_.set_option(SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0); !r) return r;
-  if (on && idle.count() > 0) return h_.set_option(IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(idle.count()));
+  if (on && idle.count() > 0)
+    return h_.set_option(IPPROTO_TCP, TCP_KEEPIDLE, static_cast<int>(idle.count()));
   return {};
 }
 

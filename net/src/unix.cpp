@@ -31,8 +31,7 @@ weft::result<std::pair<detail::socket_handle, detail::socket_handle>> socket_pai
 }
 }  // namespace
 
-weft::result<unix_stream> unix_stream::connect(const socket_address& addr,
-                                               time::instant deadline) {
+weft::result<unix_stream> unix_stream::connect(const socket_address& addr, time::instant deadline) {
   if (!addr.is_unix()) return make_error_code(errc::bad_address);
   auto h = detail::socket_handle::open(AF_UNIX, SOCK_STREAM);
   if (!h) return h.error();

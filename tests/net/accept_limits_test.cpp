@@ -64,16 +64,24 @@ class fd_limit {
 }  // namespace
 
 TEST_CASE("limits: accept backs off on EMFILE without spinning, then accepts", "[net][tcp]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // With every descriptor taken, the sanitizers' own runtime fails (UBSan
+  // reports every virtual call as a bad vptr: it cannot open
+  // /proc/self/maps). The release pass of CI runs this test.
+  WARN("skipped under sanitizers: they need free descriptors themselves");
+  return;
+#endif
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(1);
     rt.block_on([] {
       auto l = weft_test::loopback_listener();
       const auto addr = weft_test::address_of(l);
+      // While the descriptor table is full no Catch assertion runs (Catch
+      // may need a descriptor to report).
       fd_limit limit;
       limit.fill_leaving(1);  // room for the client's socket, none for accept's
       auto client = tcp_stream::connect(addr);
-      REQUIRE(client);
       std::atomic<bool> accepted{false};
       auto acceptor = weft::spawn([&] {
         auto s = l.accept();
@@ -81,24 +89,29 @@ TEST_CASE("limits: accept backs off on EMFILE without spinning, then accepts", "
         return s.has_value();
       });
       // The acceptor hits EMFILE and parks in its back-off.
-      REQUIRE(weft_test::spin_until([&] { return weft_test::in_weft_wait(acceptor); }));
+      const bool parked =
+          client && weft_test::spin_until([&] { return weft_test::in_weft_wait(acceptor); });
       // A spinning acceptor would burn this whole window on a CPU; a
       // backing-off one wakes a handful of times (10, 20, 40... ms).
       const std::int64_t cpu0 = cpu_ns();
-      weft::time::sleep(300ms);
+      if (parked) weft::time::sleep(300ms);
       const std::int64_t used = cpu_ns() - cpu0;
-      CHECK(used < 100'000'000);
-      CHECK_FALSE(accepted.load());
+      const bool accepted_while_full = accepted.load();
       limit.release_one();  // a descriptor frees up: accept goes on
-      CHECK(acceptor.join());
+      if (!client) l.close();  // nothing to accept: do not hang the test
+      const bool accepted_after = acceptor.join();
       limit.release_all();
+      REQUIRE(client);
+      REQUIRE(parked);
+      CHECK(used < 100'000'000);
+      CHECK_FALSE(accepted_while_full);
+      CHECK(accepted_after);
     });
   }
   leaks.finish();
 }
 
-TEST_CASE("limits: connect gives up at its deadline when the accept queue is full",
-          "[net][tcp]") {
+TEST_CASE("limits: connect gives up at its deadline when the accept queue is full", "[net][tcp]") {
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(1, /*paused=*/true);

@@ -80,7 +80,8 @@ TEST_CASE("dns: an unknown name is host_not_found (or dns_failure when offline)"
                           r.error() == weft::errc::timeout;
     INFO(r.error().message());
     CHECK(expected);
-    auto c = weft::net::tcp_stream::connect("no-such-host.invalid:80", weft::time::clock::now() + 20s);
+    auto c =
+        weft::net::tcp_stream::connect("no-such-host.invalid:80", weft::time::clock::now() + 20s);
     REQUIRE_FALSE(c);
   });
 }

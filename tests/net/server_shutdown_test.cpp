@@ -30,7 +30,8 @@ void echo(tcp_stream s, bool stubborn) {
 }
 }  // namespace
 
-TEST_CASE("shutdown: open connections drain within the deadline, or are forced", "[net][shutdown]") {
+TEST_CASE("shutdown: open connections drain within the deadline, or are forced",
+          "[net][shutdown]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   const bool stubborn = GENERATE(false, true);
   INFO(weft_test::flavour_name(workers) << (stubborn ? " with a stubborn handler" : ""));

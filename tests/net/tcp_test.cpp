@@ -140,7 +140,8 @@ TEST_CASE("tcp: a large payload crosses in partial reads and writes intact", "[n
       auto [a, b] = connected_pair();
       // Small kernel buffers force many partial writes.
       REQUIRE(a.is_open());
-      REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &(const int&)8192, sizeof(int)) == 0);
+      REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &(const int&)8192,
+                           sizeof(int)) == 0);
       const std::string payload = pattern(8 << 20, 7);
       auto writer = weft::spawn([&] {
         NET_EXPECT(f, a.write_all(payload));
@@ -215,8 +216,7 @@ TEST_CASE("tcp: EOF, half-close and read_exact at the end", "[net][tcp]") {
   });
 }
 
-TEST_CASE("tcp: EOF right behind the last bytes is still read after a short read",
-          "[net][tcp]") {
+TEST_CASE("tcp: EOF right behind the last bytes is still read after a short read", "[net][tcp]") {
   // A short read lets the next read park without a syscall (the buffer was
   // drained), unless the peer hung up: the FIN arrives with the data in
   // one readiness edge, and no later edge would announce the EOF.
@@ -387,9 +387,8 @@ TEST_CASE("tcp: close() wakes fibers parked in accept and read with errc::closed
         char c;
         return b.read(&c, 1).error();
       });
-      REQUIRE(weft_test::spin_until([&] {
-        return weft_test::in_weft_wait(acceptor) && weft_test::in_weft_wait(reader);
-      }));
+      REQUIRE(weft_test::spin_until(
+          [&] { return weft_test::in_weft_wait(acceptor) && weft_test::in_weft_wait(reader); }));
       l.close();
       b.close();
       CHECK(acceptor.join() == weft::errc::closed);

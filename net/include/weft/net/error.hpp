@@ -16,12 +16,12 @@ namespace weft::net {
 
 // errc lists weft.net's own error codes.
 enum class errc {
-  eof = 1,            // the peer closed before the requested bytes/line arrived
-  line_too_long,      // read_line() found no '\n' within the maximum length
-  bad_address,        // an address string could not be parsed
-  host_not_found,     // DNS: the name does not exist (EAI_NONAME)
-  dns_failure,        // DNS: the resolver failed (EAI_AGAIN, EAI_FAIL, ...)
-  no_addresses,       // DNS or connect: the name resolved to no usable address
+  eof = 1,         // the peer closed before the requested bytes/line arrived
+  line_too_long,   // read_line() found no '\n' within the maximum length
+  bad_address,     // an address string could not be parsed
+  host_not_found,  // DNS: the name does not exist (EAI_NONAME)
+  dns_failure,     // DNS: the resolver failed (EAI_AGAIN, EAI_FAIL, ...)
+  no_addresses,    // DNS or connect: the name resolved to no usable address
 };
 
 // error_category() returns the "weft.net" category.

@@ -37,8 +37,8 @@ class tcp_stream : public stream {
 
   // set_keepalive() turns TCP keep-alive probes on or off; a non-zero `idle`
   // also sets how long the connection idles before the first probe.
-  [[nodiscard]] weft::result<void> set_keepalive(bool on,
-                                                 std::chrono::seconds idle = std::chrono::seconds(0));
+  [[nodiscard]] weft::result<void> set_keepalive(
+      bool on, std::chrono::seconds idle = std::chrono::seconds(0));
   [[nodiscard]] weft::result<bool> keepalive() const;
 
  private:

@@ -52,7 +52,6 @@ class unix_listener : public socket_base {
   // cancellation as tcp_listener::accept).
   [[nodiscard]] weft::result<unix_stream> accept(time::instant deadline = time::instant::max());
 
-
  private:
   explicit unix_listener(detail::socket_handle h) noexcept : socket_base(std::move(h)) {}
 };

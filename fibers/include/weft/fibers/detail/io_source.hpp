@@ -101,12 +101,12 @@ class io_source {
   void wake(unsigned dirs) noexcept;  // bit 0 read, bit 1 write
 
   int fd_;
-  std::atomic<std::uint32_t> ops_{0};   // kClosed | operations inside
-  std::atomic<std::uint64_t> seq_{0};   // read edges << 32 | write edges
+  std::atomic<std::uint32_t> ops_{0};           // kClosed | operations inside
+  std::atomic<std::uint64_t> seq_{0};           // read edges << 32 | write edges
   std::atomic<std::uint64_t> drained_[2] = {};  // snapshot << 1 | 1, see note_drained()
   std::atomic<bool> hup_{false};                // the reactor saw EPOLLRDHUP/HUP/ERR
-  std::atomic<int>* owner_waits_ = nullptr;  // the owning worker's io_waits
-  spin_lock lock_;                      // guards the lists and registration
+  std::atomic<int>* owner_waits_ = nullptr;     // the owning worker's io_waits
+  spin_lock lock_;                              // guards the lists and registration
   wait_list waiters_[2];
   wait_list closers_;
   event* ev_ = nullptr;
