@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "net/net_test_support.hpp"
@@ -15,6 +17,25 @@
 
 using namespace std::chrono_literals;
 using weft::net::socket_address;
+
+namespace {
+// hosts_file_has_localhost() is true when /etc/hosts names localhost.
+bool hosts_file_has_localhost() {
+  std::ifstream hosts("/etc/hosts");
+  std::string line;
+  while (std::getline(hosts, line)) {
+    const auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    std::string w;
+    words >> w;  // the address
+    while (words >> w) {
+      if (w == "localhost") return true;
+    }
+  }
+  return false;
+}
+}  // namespace
 
 TEST_CASE("dns: numeric hosts need no lookup and bad input is bad_address", "[net][dns]") {
   auto v4 = weft::net::resolve("127.0.0.1:80");
@@ -45,6 +66,12 @@ TEST_CASE("dns: localhost resolves on a fiber and connect tries its addresses", 
       auto l = weft_test::loopback_listener();
       const auto port = weft_test::address_of(l).port();
       auto addrs = weft::net::resolve("localhost", port);
+      if (!addrs && !hosts_file_has_localhost()) {
+        // A bare chroot (debootstrap minbase) has no /etc/hosts and no
+        // resolver that knows localhost: nothing to resolve against.
+        WARN("no /etc/hosts entry for localhost here: " << addrs.error().message());
+        return;
+      }
       REQUIRE(addrs);
       REQUIRE_FALSE(addrs->empty());
       bool has_v4_loopback = false;
