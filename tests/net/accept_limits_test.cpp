@@ -97,7 +97,7 @@ TEST_CASE("limits: accept backs off on EMFILE without spinning, then accepts", "
       if (parked) weft::time::sleep(300ms);
       const std::int64_t used = cpu_ns() - cpu0;
       const bool accepted_while_full = accepted.load();
-      limit.release_one();  // a descriptor frees up: accept goes on
+      limit.release_one();     // a descriptor frees up: accept goes on
       if (!client) l.close();  // nothing to accept: do not hang the test
       const bool accepted_after = acceptor.join();
       limit.release_all();

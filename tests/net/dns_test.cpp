@@ -57,42 +57,35 @@ TEST_CASE("dns: numeric hosts need no lookup and bad input is bad_address", "[ne
 }
 
 TEST_CASE("dns: localhost resolves on a fiber and connect tries its addresses", "[net][dns]") {
-  const int workers = WEFT_RUNTIME_FLAVOURS();
-  INFO(weft_test::flavour_name(workers));
-  weft_test::leak_check leaks;
-  {
-    auto rt = weft_test::make_runtime(workers);
-    rt.block_on([] {
-      auto l = weft_test::loopback_listener();
-      const auto port = weft_test::address_of(l).port();
-      auto addrs = weft::net::resolve("localhost", port);
-      if (!addrs && !hosts_file_has_localhost()) {
-        // A bare chroot (debootstrap minbase) has no /etc/hosts and no
-        // resolver that knows localhost: nothing to resolve against.
-        WARN("no /etc/hosts entry for localhost here: " << addrs.error().message());
-        return;
-      }
-      REQUIRE(addrs);
-      REQUIRE_FALSE(addrs->empty());
-      bool has_v4_loopback = false;
-      for (const auto& a : *addrs) {
-        CHECK(a.port() == port);
-        has_v4_loopback = has_v4_loopback || a == socket_address::loopback_v4(port);
-      }
-      CHECK(has_v4_loopback);
-      // connect("localhost:port") reaches the IPv4 listener even when ::1
-      // comes first and is refused.
-      auto c = weft::net::tcp_stream::connect("localhost:" + std::to_string(port));
-      REQUIRE(c);
-      auto s = l.accept();
-      REQUIRE(s);
-      REQUIRE(c->write_all("via dns"));
-      char buf[7];
-      REQUIRE(s->read_exact(buf, 7));
-      CHECK(std::string(buf, 7) == "via dns");
-    });
-  }
-  leaks.finish();
+  weft_test::run_checked(WEFT_RUNTIME_FLAVOURS(), [&](weft_test::failures&) {
+    auto l = weft_test::loopback_listener();
+    const auto port = weft_test::address_of(l).port();
+    auto addrs = weft::net::resolve("localhost", port);
+    if (!addrs && !hosts_file_has_localhost()) {
+      // A bare chroot (debootstrap minbase) has no /etc/hosts and no
+      // resolver that knows localhost: nothing to resolve against.
+      WARN("no /etc/hosts entry for localhost here: " << addrs.error().message());
+      return;
+    }
+    REQUIRE(addrs);
+    REQUIRE_FALSE(addrs->empty());
+    bool has_v4_loopback = false;
+    for (const auto& a : *addrs) {
+      CHECK(a.port() == port);
+      has_v4_loopback = has_v4_loopback || a == socket_address::loopback_v4(port);
+    }
+    CHECK(has_v4_loopback);
+    // connect("localhost:port") reaches the IPv4 listener even when ::1
+    // comes first and is refused.
+    auto c = weft::net::tcp_stream::connect("localhost:" + std::to_string(port));
+    REQUIRE(c);
+    auto s = l.accept();
+    REQUIRE(s);
+    REQUIRE(c->write_all("via dns"));
+    char buf[7];
+    REQUIRE(s->read_exact(buf, 7));
+    CHECK(std::string(buf, 7) == "via dns");
+  });
 }
 
 TEST_CASE("dns: an unknown name is host_not_found (or dns_failure when offline)", "[net][dns]") {

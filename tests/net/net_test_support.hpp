@@ -65,6 +65,25 @@ class failures {
 
 }  // namespace weft_test
 
+namespace weft_test {
+// run_checked() runs `body(failures&)` inside block_on on a fresh runtime
+// with `workers` (see make_runtime), then checks on the test thread that
+// nothing failed on another thread and that no descriptor leaked.
+template <class F>
+void run_checked(int workers, F&& body, bool paused = false) {
+  INFO(flavour_name(workers));
+  leak_check leaks;
+  failures f;
+  {
+    auto rt = make_runtime(workers, paused);
+    rt.block_on([&] { body(f); });
+  }
+  INFO(f.first());
+  CHECK(f.count() == 0);
+  leaks.finish();
+}
+}  // namespace weft_test
+
 // NET_EXPECT(f, cond) records a failed `cond` in weft_test::failures `f`
 // and evaluates to cond (usable on any thread, unlike CHECK).
 #define NET_EXPECT(f, cond) (f).expect(static_cast<bool>(cond), #cond, __LINE__)

@@ -130,59 +130,41 @@ TEST_CASE("tcp: 10,000 connections echo their data byte for byte", "[net][tcp]")
 }
 
 TEST_CASE("tcp: a large payload crosses in partial reads and writes intact", "[net][tcp]") {
-  const int workers = WEFT_RUNTIME_FLAVOURS();
-  INFO(weft_test::flavour_name(workers));
-  weft_test::leak_check leaks;
-  failures f;
-  {
-    auto rt = weft_test::make_runtime(workers);
-    rt.block_on([&] {
-      auto [a, b] = connected_pair();
-      // Small kernel buffers force many partial writes.
-      REQUIRE(a.is_open());
-      REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &(const int&)8192,
-                           sizeof(int)) == 0);
-      const std::string payload = pattern(8 << 20, 7);
-      auto writer = weft::spawn([&] {
-        NET_EXPECT(f, a.write_all(payload));
-        NET_EXPECT(f, a.shutdown(shutdown_how::write));
-      });
-      // The reader takes odd-sized bites.
-      const std::string got = read_to_end(b, f, 1237);
-      writer.join();
-      CHECK(got.size() == payload.size());
-      CHECK(got == payload);
+  weft_test::run_checked(WEFT_RUNTIME_FLAVOURS(), [&](failures& f) {
+    auto [a, b] = connected_pair();
+    // Small kernel buffers force many partial writes.
+    REQUIRE(a.is_open());
+    REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &(const int&)8192,
+                         sizeof(int)) == 0);
+    const std::string payload = pattern(8 << 20, 7);
+    auto writer = weft::spawn([&] {
+      NET_EXPECT(f, a.write_all(payload));
+      NET_EXPECT(f, a.shutdown(shutdown_how::write));
     });
-  }
-  NET_NO_FAILURES(f);
-  leaks.finish();
+    // The reader takes odd-sized bites.
+    const std::string got = read_to_end(b, f, 1237);
+    writer.join();
+    CHECK(got.size() == payload.size());
+    CHECK(got == payload);
+  });
 }
 
 TEST_CASE("tcp: one fiber reads while another writes the same stream", "[net][tcp]") {
-  const int workers = WEFT_RUNTIME_FLAVOURS();
-  INFO(weft_test::flavour_name(workers));
-  weft_test::leak_check leaks;
-  failures f;
-  {
-    auto rt = weft_test::make_runtime(workers);
-    rt.block_on([&] {
-      auto [a, b] = connected_pair();
-      auto echo = weft::spawn([&, s = std::move(b)]() mutable { echo_until_eof(std::move(s), f); });
-      const std::string payload = pattern(2 << 20, 3);
-      // A reader and a writer on `a` at the same time: the echo comes back
-      // while the rest is still being written (more than the buffers hold).
-      auto reader = weft::spawn([&] { return read_to_end(a, f); });
-      auto writer = weft::spawn([&] {
-        NET_EXPECT(f, a.write_all(payload));
-        NET_EXPECT(f, a.shutdown(shutdown_how::write));
-      });
-      writer.join();
-      CHECK(reader.join() == payload);
-      echo.join();
+  weft_test::run_checked(WEFT_RUNTIME_FLAVOURS(), [&](failures& f) {
+    auto [a, b] = connected_pair();
+    auto echo = weft::spawn([&, s = std::move(b)]() mutable { echo_until_eof(std::move(s), f); });
+    const std::string payload = pattern(2 << 20, 3);
+    // A reader and a writer on `a` at the same time: the echo comes back
+    // while the rest is still being written (more than the buffers hold).
+    auto reader = weft::spawn([&] { return read_to_end(a, f); });
+    auto writer = weft::spawn([&] {
+      NET_EXPECT(f, a.write_all(payload));
+      NET_EXPECT(f, a.shutdown(shutdown_how::write));
     });
-  }
-  NET_NO_FAILURES(f);
-  leaks.finish();
+    writer.join();
+    CHECK(reader.join() == payload);
+    echo.join();
+  });
 }
 
 TEST_CASE("tcp: EOF, half-close and read_exact at the end", "[net][tcp]") {
@@ -287,124 +269,103 @@ TEST_CASE("tcp: read and accept time out at their deadline on the paused clock",
 }
 
 TEST_CASE("tcp: connecting to a closed port is refused and bad input is an error", "[net][tcp]") {
-  const int workers = WEFT_RUNTIME_FLAVOURS();
-  INFO(weft_test::flavour_name(workers));
-  weft_test::leak_check leaks;
-  {
-    auto rt = weft_test::make_runtime(workers);
-    rt.block_on([] {
-      socket_address addr;
-      {
-        auto l = weft_test::loopback_listener();
-        addr = weft_test::address_of(l);
-      }  // closed: nobody listens on addr now
-      auto c = tcp_stream::connect(addr);
-      REQUIRE_FALSE(c);
-      CHECK(c.error() == std::errc::connection_refused);
-      CHECK_THROWS_AS(c.value(), std::system_error);
+  weft_test::run_checked(WEFT_RUNTIME_FLAVOURS(), [&](failures&) {
+    socket_address addr;
+    {
+      auto l = weft_test::loopback_listener();
+      addr = weft_test::address_of(l);
+    }  // closed: nobody listens on addr now
+    auto c = tcp_stream::connect(addr);
+    REQUIRE_FALSE(c);
+    CHECK(c.error() == std::errc::connection_refused);
+    CHECK_THROWS_AS(c.value(), std::system_error);
 
-      auto in_use = tcp_listener::bind(socket_address::loopback_v4(0));
-      REQUIRE(in_use);
-      auto again = tcp_listener::bind(weft_test::address_of(*in_use));
-      REQUIRE_FALSE(again);
-      CHECK(again.error() == std::errc::address_in_use);
+    auto in_use = tcp_listener::bind(socket_address::loopback_v4(0));
+    REQUIRE(in_use);
+    auto again = tcp_listener::bind(weft_test::address_of(*in_use));
+    REQUIRE_FALSE(again);
+    CHECK(again.error() == std::errc::address_in_use);
 
-      CHECK(tcp_listener::bind(socket_address::loopback_v4(0), 0).error() ==
-            std::errc::invalid_argument);
-      CHECK(tcp_stream::connect(socket_address()).error() == weft::net::errc::bad_address);
-      CHECK(tcp_stream::connect("127.0.0.1").error() == weft::net::errc::bad_address);
-      CHECK(tcp_stream::connect("127.0.0.1:99999").error() == weft::net::errc::bad_address);
-    });
-  }
-  leaks.finish();
+    CHECK(tcp_listener::bind(socket_address::loopback_v4(0), 0).error() ==
+          std::errc::invalid_argument);
+    CHECK(tcp_stream::connect(socket_address()).error() == weft::net::errc::bad_address);
+    CHECK(tcp_stream::connect("127.0.0.1").error() == weft::net::errc::bad_address);
+    CHECK(tcp_stream::connect("127.0.0.1:99999").error() == weft::net::errc::bad_address);
+  });
 }
 
 TEST_CASE("tcp: aborting fibers parked in accept, read and write closes nothing", "[net][tcp]") {
-  const int workers = WEFT_RUNTIME_FLAVOURS();
-  INFO(weft_test::flavour_name(workers));
-  weft_test::leak_check leaks;
-  {
-    auto rt = weft_test::make_runtime(workers);
-    rt.block_on([] {
-      auto l = weft_test::loopback_listener();
-      auto [a, b] = connected_pair();
-      // Fill a's send buffer so a writer parks.
-      int small = 4096;
-      REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
-      REQUIRE(::setsockopt(b.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
-      const std::string big = pattern(16 << 20, 1);
-      auto acceptor = weft::spawn([&] { return l.accept().has_value(); });
-      // The reader and the writer share stream a: b never writes, and b
-      // does not read, so both park.
-      auto reader = weft::spawn([&] {
-        char c;
-        return a.read(&c, 1).has_value();
-      });
-      auto writer = weft::spawn([&] { return a.write_all(big).has_value(); });
-      REQUIRE(weft_test::spin_until([&] {
-        return weft_test::in_weft_wait(acceptor) && weft_test::in_weft_wait(reader) &&
-               weft_test::in_weft_wait(writer);
-      }));
-      acceptor.abort();
-      reader.abort();
-      writer.abort();
-      CHECK(weft_test::outcome_of([&] { acceptor.join(); }) == "cancelled");
-      CHECK(weft_test::outcome_of([&] { reader.join(); }) == "cancelled");
-      CHECK(weft_test::outcome_of([&] { writer.join(); }) == "cancelled");
-      // Everything is still open and works.
-      REQUIRE(l.is_open());
-      REQUIRE(a.is_open());
-      REQUIRE(b.is_open());
-      auto c = tcp_stream::connect(weft_test::address_of(l));
-      REQUIRE(c);
-      auto s = l.accept();
-      REQUIRE(s);
-      REQUIRE(c->write_all("ping"));
-      char buf[4];
-      REQUIRE(s->read_exact(buf, 4));
-      CHECK(std::string(buf, 4) == "ping");
-      // a still carries data both ways: b drains what the aborted writer
-      // queued, then a reply reaches a.
-      REQUIRE(b.write_all("pong"));
-      REQUIRE(a.read_exact(buf, 4));
-      CHECK(std::string(buf, 4) == "pong");
+  weft_test::run_checked(WEFT_RUNTIME_FLAVOURS(), [&](failures&) {
+    auto l = weft_test::loopback_listener();
+    auto [a, b] = connected_pair();
+    // Fill a's send buffer so a writer parks.
+    int small = 4096;
+    REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    REQUIRE(::setsockopt(b.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    const std::string big = pattern(16 << 20, 1);
+    auto acceptor = weft::spawn([&] { return l.accept().has_value(); });
+    // The reader and the writer share stream a: b never writes, and b
+    // does not read, so both park.
+    auto reader = weft::spawn([&] {
+      char c;
+      return a.read(&c, 1).has_value();
     });
-  }
-  leaks.finish();
+    auto writer = weft::spawn([&] { return a.write_all(big).has_value(); });
+    REQUIRE(weft_test::spin_until([&] {
+      return weft_test::in_weft_wait(acceptor) && weft_test::in_weft_wait(reader) &&
+             weft_test::in_weft_wait(writer);
+    }));
+    acceptor.abort();
+    reader.abort();
+    writer.abort();
+    CHECK(weft_test::outcome_of([&] { acceptor.join(); }) == "cancelled");
+    CHECK(weft_test::outcome_of([&] { reader.join(); }) == "cancelled");
+    CHECK(weft_test::outcome_of([&] { writer.join(); }) == "cancelled");
+    // Everything is still open and works.
+    REQUIRE(l.is_open());
+    REQUIRE(a.is_open());
+    REQUIRE(b.is_open());
+    auto c = tcp_stream::connect(weft_test::address_of(l));
+    REQUIRE(c);
+    auto s = l.accept();
+    REQUIRE(s);
+    REQUIRE(c->write_all("ping"));
+    char buf[4];
+    REQUIRE(s->read_exact(buf, 4));
+    CHECK(std::string(buf, 4) == "ping");
+    // a still carries data both ways: b drains what the aborted writer
+    // queued, then a reply reaches a.
+    REQUIRE(b.write_all("pong"));
+    REQUIRE(a.read_exact(buf, 4));
+    CHECK(std::string(buf, 4) == "pong");
+  });
 }
 
 TEST_CASE("tcp: close() wakes fibers parked in accept and read with errc::closed", "[net][tcp]") {
-  const int workers = WEFT_RUNTIME_FLAVOURS();
-  INFO(weft_test::flavour_name(workers));
-  weft_test::leak_check leaks;
-  {
-    auto rt = weft_test::make_runtime(workers);
-    rt.block_on([] {
-      auto l = weft_test::loopback_listener();
-      auto [a, b] = connected_pair();
-      auto acceptor = weft::spawn([&] { return l.accept().error(); });
-      auto reader = weft::spawn([&] {
-        char c;
-        return b.read(&c, 1).error();
-      });
-      REQUIRE(weft_test::spin_until(
-          [&] { return weft_test::in_weft_wait(acceptor) && weft_test::in_weft_wait(reader); }));
-      l.close();
-      b.close();
-      CHECK(acceptor.join() == weft::errc::closed);
-      CHECK(reader.join() == weft::errc::closed);
-      CHECK_FALSE(l.is_open());
-      CHECK(b.native_handle() == -1);
+  weft_test::run_checked(WEFT_RUNTIME_FLAVOURS(), [&](failures&) {
+    auto l = weft_test::loopback_listener();
+    auto [a, b] = connected_pair();
+    auto acceptor = weft::spawn([&] { return l.accept().error(); });
+    auto reader = weft::spawn([&] {
       char c;
-      CHECK(b.read(&c, 1).error() == weft::errc::closed);
-      CHECK(l.accept().error() == weft::errc::closed);
-      // The peer of the closed stream sees EOF.
-      auto eof = a.read(&c, 1);
-      REQUIRE(eof);
-      CHECK(*eof == 0);
+      return b.read(&c, 1).error();
     });
-  }
-  leaks.finish();
+    REQUIRE(weft_test::spin_until(
+        [&] { return weft_test::in_weft_wait(acceptor) && weft_test::in_weft_wait(reader); }));
+    l.close();
+    b.close();
+    CHECK(acceptor.join() == weft::errc::closed);
+    CHECK(reader.join() == weft::errc::closed);
+    CHECK_FALSE(l.is_open());
+    CHECK(b.native_handle() == -1);
+    char c;
+    CHECK(b.read(&c, 1).error() == weft::errc::closed);
+    CHECK(l.accept().error() == weft::errc::closed);
+    // The peer of the closed stream sees EOF.
+    auto eof = a.read(&c, 1);
+    REQUIRE(eof);
+    CHECK(*eof == 0);
+  });
 }
 
 TEST_CASE("tcp: read_line splits lines, keeps the rest buffered and bounds the length",
