@@ -347,7 +347,13 @@ void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noex
   poll();
   if (has_ready_fibers() || has_outside_work()) return;
   core_.searching.fetch_add(1, std::memory_order_seq_cst);
-  for (int i = 0; i < kSpinRounds; ++i) {
+  // The spin watches for work handed over by other threads, not for I/O:
+  // with fibers waiting on this loop, readiness arrives only through the
+  // loop, so park in it at once. (200 pauses take 5.2 us on this VM; an
+  // echo server worker goes idle about every 15 round trips, so the spin
+  // cost ~0.35 us of a ~7.5 us round trip and delayed the next reads.)
+  const int spins = io_waits.load(std::memory_order_relaxed) > 0 ? 0 : kSpinRounds;
+  for (int i = 0; i < spins; ++i) {
     if (has_outside_work()) {
       core_.searching.fetch_sub(1, std::memory_order_relaxed);
       return;
