@@ -14,6 +14,7 @@
 #include "runtime_core.hpp"
 #include "thread_state.hpp"
 #include "weft/fibers/detail/core.hpp"
+#include "weft/fibers/detail/wait_util.hpp"
 
 namespace weft::detail {
 
@@ -22,37 +23,6 @@ namespace {
 // thread reaches it (a plain thread has no event loop to be woken through).
 constexpr int kThreadSliceMs = 20;
 
-// token_batch resumes claimed waiters after the lock is released.
-class token_batch {
- public:
-  token_batch() = default;
-  token_batch(const token_batch&) = delete;
-  token_batch& operator=(const token_batch&) = delete;
-  void add(wake_token&& t) noexcept {
-    if (!t) return;
-    if (n_ < kSlots) {
-      slots_[n_++] = std::move(t);
-    } else {
-      t.resume();  // rare: many waiters on one fd; resuming under the lock is still correct
-    }
-  }
-  void claim_all(wait_list& list) noexcept {
-    while (wait_list::node* n = list.front()) {
-      list.remove(*n);
-      wake_token t = n->w->claim(wake_reason::notified);
-      if (t) {
-        n->fired = true;
-        add(std::move(t));
-      }
-    }
-  }
-  // The destructors of slots_ resume the kept tokens.
-
- private:
-  static constexpr std::size_t kSlots = 8;
-  wake_token slots_[kSlots];
-  std::size_t n_ = 0;
-};
 }  // namespace
 
 io_source::~io_source() { close(); }
@@ -69,14 +39,14 @@ void io_source::on_event(int, short what, void* arg) {
 }
 
 void io_source::wake(unsigned dirs) noexcept {
-  token_batch batch;
+  wake_batch batch;
   spin_guard lk(lock_);
   std::uint64_t add = 0;
   if (dirs & 1) add += std::uint64_t{1} << 32;
   if (dirs & 2) add += 1;
   seq_.fetch_add(add, std::memory_order_acq_rel);
-  if (dirs & 1) batch.claim_all(waiters_[0]);
-  if (dirs & 2) batch.claim_all(waiters_[1]);
+  if (dirs & 1) claim_all(waiters_[0], batch, /*fire=*/true);
+  if (dirs & 2) claim_all(waiters_[1], batch, /*fire=*/true);
   lk.unlock();
 }
 
@@ -106,29 +76,19 @@ result<void> io_source::wait(io_dir d, std::uint32_t snap, std::int64_t deadline
   if (!ev_) {
     if (auto r = ensure_registered(); !r) return r;
   }
-  const auto i = static_cast<std::size_t>(d);
-  waiter wt;
-  wait_list::node n(wt);
   spin_guard lk(lock_);
   if (closed()) return make_error_code(errc::closed);
   if (snapshot(d) != snap) return {};  // an edge arrived since the syscall: retry
-  waiters_[i].push_back(n);
-  std::atomic<int>* owner = owner_waits_;
-  owner->fetch_add(1, std::memory_order_relaxed);
-  wake_reason r;
-  try {
-    r = wt.park(&lk, deadline_ns, true);
-  } catch (...) {
-    if (!lk.owns_lock()) lk.lock();
-    waiters_[i].remove(n);
-    lk.unlock();
-    owner->fetch_sub(1, std::memory_order_relaxed);
-    throw;
-  }
-  lk.lock();
-  waiters_[i].remove(n);
+  // The owning worker polls its loop while anyone waits on it, even busy.
+  struct owner_wait {
+    std::atomic<int>* n;
+    explicit owner_wait(std::atomic<int>* c) noexcept : n(c) {
+      n->fetch_add(1, std::memory_order_relaxed);
+    }
+    ~owner_wait() { n->fetch_sub(1, std::memory_order_relaxed); }
+  } counted(owner_waits_);
+  const wake_reason r = park_on(waiters_[static_cast<std::size_t>(d)], lk, deadline_ns);
   lk.unlock();
-  owner->fetch_sub(1, std::memory_order_relaxed);
   if (closed()) return make_error_code(errc::closed);
   if (r == wake_reason::timeout) return make_error_code(errc::timeout);
   return {};
@@ -151,9 +111,9 @@ result<void> io_source::wait_thread(io_dir d, std::int64_t deadline_ns) {
 }
 
 void io_source::last_out() noexcept {
-  token_batch batch;
+  wake_batch batch;
   spin_guard lk(lock_);
-  batch.claim_all(closers_);
+  claim_all(closers_, batch, /*fire=*/false);
   lk.unlock();
 }
 
@@ -166,14 +126,7 @@ bool io_source::close() noexcept {
   auto done = [&] {
     return first ? (ops_.load(std::memory_order_acquire) & ~kClosed) == 0 : close_done_;
   };
-  while (!done()) {
-    waiter w;
-    wait_list::node n(w);
-    closers_.push_back(n);
-    (void)w.park(&lk, no_deadline, false);
-    lk.lock();
-    closers_.remove(n);
-  }
+  while (!done()) (void)park_on(closers_, lk, no_deadline, /*cancellable=*/false);
   if (!first) return false;
   event* ev = std::exchange(ev_, nullptr);
   lk.unlock();
@@ -181,10 +134,10 @@ bool io_source::close() noexcept {
   // owning worker, and that callback takes lock_.
   if (ev) event_free(ev);
   std::shared_ptr<runtime_core> keep = std::move(keep_);
-  token_batch batch;
+  wake_batch batch;
   lk.lock();
   close_done_ = true;
-  batch.claim_all(closers_);
+  claim_all(closers_, batch, /*fire=*/false);
   lk.unlock();
   return true;
 }

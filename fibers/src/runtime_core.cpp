@@ -377,13 +377,17 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
   std::int64_t next = no_deadline;
   for (auto& w : workers) next = std::min(next, w->timers().next_deadline());
   if (next == no_deadline) return false;
-  // Fibers wait on sockets: another worker may be about to take a readiness
-  // event its loop has not collected yet (this worker polled its own loop
-  // just before parking). Give the loops a short real-time grace; if any
-  // loop woke meanwhile, something moved, and a later parker decides.
+  // Fibers wait on sockets, or a worker carries the signal events: another
+  // worker may be about to take an event its loop has not collected yet
+  // (this worker polled its own loop just before parking). Give the loops a
+  // short real-time grace; if any loop woke meanwhile, something moved, and
+  // a later parker decides.
   if (workers.size() > 1) {
     bool io = false;
-    for (auto& w : workers) io = io || w->io_waits.load(std::memory_order_relaxed) > 0;
+    for (auto& w : workers) {
+      io = io || w->io_waits.load(std::memory_order_relaxed) > 0 ||
+           w->hosts_signals.load(std::memory_order_relaxed);
+    }
     if (io) {
       const std::uint64_t before = loop_wakes.load(std::memory_order_seq_cst);
       std::this_thread::sleep_for(kAdvanceGrace);

@@ -37,6 +37,7 @@
 
 #include "runtime_core.hpp"
 #include "weft/fibers/detail/signal.hpp"
+#include "weft/fibers/detail/wait_util.hpp"
 
 namespace weft::detail {
 
@@ -82,33 +83,23 @@ void fold(slot& s, int signum) noexcept {
   s.delivered += g_pending[signum].exchange(0, std::memory_order_relaxed);
 }
 
-// wake() claims every waiter of `s` (slot lock held). `fired` marks the
-// claims as hand-offs (a delivery); false only asks the waiter to look
-// again (the host went away). The tokens resume as they go out of scope,
-// as wait_list::wake_all() does.
-void wake(slot& s, bool fired) noexcept {
-  while (wait_list::node* n = s.waiters.front()) {
-    s.waiters.remove(*n);
-    wake_token t = n->w->claim(wake_reason::notified);
-    if (t && fired) n->fired = true;
-  }
-}
-
 // absorb() folds the fallback count and wakes waiters if it was non-zero.
 void absorb(slot& s, int signum) noexcept {
+  wake_batch batch;  // resumes the claimed waiters after the lock
   spin_guard lk(s.lock);
   const std::uint64_t before = s.delivered;
   fold(s, signum);
-  if (s.delivered != before) wake(s, true);
+  if (s.delivered != before) claim_all(s.waiters, batch, /*fire=*/true);
 }
 
 // on_event is the libevent callback, on the host's worker 0 thread.
 void on_event(evutil_socket_t sig, short, void* arg) {
   slot& s = *static_cast<slot*>(arg);
+  wake_batch batch;
   spin_guard lk(s.lock);
   fold(s, static_cast<int>(sig));
   ++s.delivered;
-  wake(s, true);
+  claim_all(s.waiters, batch, /*fire=*/true);
 }
 
 // usable() returns a shared owner of `c` if it can host (hub mutex held):
@@ -158,9 +149,10 @@ std::shared_ptr<runtime_core> set_host(hub& h, std::shared_ptr<runtime_core> nex
     slot& s = h.slots[signum];
     if (s.listeners == 0) continue;
     if (h.host && !add_event(h, signum)) continue;
+    wake_batch batch;
     spin_guard lk(s.lock);
     s.hosted = false;
-    wake(s, false);
+    claim_all(s.waiters, batch, /*fire=*/false);  // they look again and see closed
   }
   return old;
 }
@@ -271,19 +263,8 @@ result<void> signal_listener::wait(std::int64_t deadline_ns) {
       return {};
     }
     if (!s.hosted) return make_error_code(errc::closed);
-    waiter w;
-    wait_list::node n(w);
-    s.waiters.push_back(n);
-    wake_reason why;
-    try {
-      why = w.park(&lk, deadline_ns);
-    } catch (...) {
-      if (!lk.owns_lock()) lk.lock();
-      s.waiters.remove(n);
-      throw;  // the cancellation won the claim: nothing was taken
-    }
-    lk.lock();
-    s.waiters.remove(n);
+    // A cancellation throws out of park_on with nothing taken.
+    const wake_reason why = park_on(s.waiters, lk, deadline_ns);
     if (why == wake_reason::timeout) {
       fold(s, signum_);
       if (s.delivered != seen_) continue;  // a delivery raced the deadline: take it

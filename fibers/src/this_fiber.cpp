@@ -2,9 +2,6 @@
 // weft::this_fiber: yield, cancellation checks and readiness waits.
 #include "weft/fibers/this_fiber.hpp"
 
-#include <event2/event.h>
-#include <poll.h>
-
 #include <boost/fiber/operations.hpp>
 #include <cerrno>
 #include <system_error>
@@ -13,6 +10,7 @@
 #include "runtime_core.hpp"
 #include "thread_state.hpp"
 #include "weft/fibers/cancelled.hpp"
+#include "weft/fibers/detail/io_source.hpp"
 
 namespace weft::this_fiber {
 
@@ -40,57 +38,16 @@ void deliver_pending() {
   deliver(t ? t->cancel_ctx_ : weft::detail::current_cancel_context(), t);
 }
 
-void on_ready(evutil_socket_t, short, void* arg) {
-  static_cast<weft::detail::waiter*>(arg)->notify(weft::detail::wake_reason::notified);
-}
-
-result<void> wait_fd(int fd, short what, time::instant deadline) {
+// wait_fd() waits once for readiness of `fd` through a temporary io_source:
+// the same registration and wake-up path as weft::net's sockets. A fresh
+// source has seen no edge, so its first wait registers the fd, and the
+// registration reports readiness that is already there at once.
+result<void> wait_fd(int fd, weft::detail::io_dir d, time::instant deadline) {
   if (fd < 0) return std::error_code(EBADF, std::generic_category());
-  weft::detail::worker* w = current_worker();
   const std::int64_t dl = deadline == time::instant::max() ? weft::detail::no_deadline
                                                            : deadline.time_since_epoch().count();
-  if (!w) {
-    // A plain thread: poll(2) on the fd.
-    pollfd p{fd, static_cast<short>(what == EV_READ ? POLLIN : POLLOUT), 0};
-    for (;;) {
-      int ms = -1;
-      if (dl != weft::detail::no_deadline) {
-        const std::int64_t left = dl - weft::detail::steady_ns();
-        if (left <= 0) return make_error_code(errc::timeout);
-        ms = static_cast<int>((left + 999999) / 1000000);
-      }
-      const int n = ::poll(&p, 1, ms);
-      if (n > 0) return {};
-      if (n < 0 && errno != EINTR) return std::error_code(errno, std::generic_category());
-    }
-  }
-  // Pin the fiber while its event is registered: libevent's event must be
-  // deleted on the worker whose loop owns it.
-  weft::detail::task_base* t = current_task();
-  const bool was_pinned = t ? t->pinned_ : true;
-  if (t) t->pinned_ = true;
-  weft::detail::waiter wt;
-  event* ev = event_new(w->base(), fd, what, on_ready, &wt);
-  if (!ev || event_add(ev, nullptr) != 0) {
-    if (ev) event_free(ev);
-    if (t) t->pinned_ = was_pinned;
-    return std::error_code(ENOMEM, std::generic_category());
-  }
-  w->io_waits.fetch_add(1, std::memory_order_relaxed);  // pinned: this worker stays its worker
-  struct cleanup {
-    event* ev;
-    weft::detail::worker* w;
-    weft::detail::task_base* t;
-    bool was;
-    ~cleanup() {
-      event_free(ev);
-      w->io_waits.fetch_sub(1, std::memory_order_relaxed);
-      if (t) t->pinned_ = was;
-    }
-  } c{ev, w, t, was_pinned};
-  const auto r = wt.park(nullptr, dl);
-  if (r == weft::detail::wake_reason::timeout) return make_error_code(errc::timeout);
-  return {};
+  weft::detail::io_source src(fd);
+  return src.wait(d, src.snapshot(d), dl);
 }
 }  // namespace
 
@@ -123,10 +80,12 @@ std::string_view name() noexcept {
   return t ? std::string_view(t->name()) : std::string_view();
 }
 
-result<void> wait_readable(int fd, time::instant deadline) { return wait_fd(fd, EV_READ, deadline); }
+result<void> wait_readable(int fd, time::instant deadline) {
+  return wait_fd(fd, weft::detail::io_dir::read, deadline);
+}
 
 result<void> wait_writable(int fd, time::instant deadline) {
-  return wait_fd(fd, EV_WRITE, deadline);
+  return wait_fd(fd, weft::detail::io_dir::write, deadline);
 }
 
 }  // namespace weft::this_fiber

@@ -6,25 +6,14 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
-#include <charconv>
 #include <cstddef>
 #include <cstring>
 #include <ostream>
 
+#include "host_port.hpp"
 #include "weft/net/error.hpp"
 
 namespace weft::net {
-
-namespace {
-bool parse_port(std::string_view s, std::uint16_t& port) {
-  if (s.empty() || s.size() > 5) return false;
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v > 65535) return false;
-  port = static_cast<std::uint16_t>(v);
-  return true;
-}
-}  // namespace
 
 socket_address::socket_address() noexcept {
   std::memset(&storage_, 0, sizeof storage_);
@@ -32,15 +21,12 @@ socket_address::socket_address() noexcept {
 }
 
 weft::result<socket_address> socket_address::parse(std::string_view text) {
-  socket_address a;
-  std::string host;
+  std::string_view host_view;
   std::uint16_t port = 0;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return make_error_code(errc::bad_address);
-    host.assign(text.substr(1, close - 1));
-    if (!parse_port(text.substr(close + 2), port)) return make_error_code(errc::bad_address);
+  if (!detail::split_host_port(text, host_view, port)) return make_error_code(errc::bad_address);
+  const std::string host(host_view);  // inet_pton needs a terminator
+  socket_address a;
+  if (text.front() == '[') {
     auto* s6 = reinterpret_cast<sockaddr_in6*>(&a.storage_);
     if (::inet_pton(AF_INET6, host.c_str(), &s6->sin6_addr) != 1)
       return make_error_code(errc::bad_address);
@@ -49,10 +35,6 @@ weft::result<socket_address> socket_address::parse(std::string_view text) {
     a.len_ = sizeof(sockaddr_in6);
     return a;
   }
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return make_error_code(errc::bad_address);
-  host.assign(text.substr(0, colon));
-  if (!parse_port(text.substr(colon + 1), port)) return make_error_code(errc::bad_address);
   auto* s4 = reinterpret_cast<sockaddr_in*>(&a.storage_);
   if (::inet_pton(AF_INET, host.c_str(), &s4->sin_addr) != 1)
     return make_error_code(errc::bad_address);

@@ -5,10 +5,10 @@
 #include <netdb.h>
 
 #include <algorithm>
-#include <charconv>
 #include <memory>
 #include <string>
 
+#include "host_port.hpp"
 #include "weft/fibers/detail/core.hpp"
 #include "weft/fibers/spawn.hpp"
 #include "weft/fibers/time.hpp"
@@ -65,26 +65,9 @@ weft::result<std::vector<socket_address>> resolve(std::string_view host, std::ui
 weft::result<std::vector<socket_address>> resolve(std::string_view host_port,
                                                   time::instant deadline) {
   std::string_view host;
-  std::string_view port_text;
-  if (!host_port.empty() && host_port.front() == '[') {
-    const auto close = host_port.find(']');
-    if (close == std::string_view::npos || close + 1 >= host_port.size() ||
-        host_port[close + 1] != ':')
-      return make_error_code(errc::bad_address);
-    host = host_port.substr(1, close - 1);
-    port_text = host_port.substr(close + 2);
-  } else {
-    const auto colon = host_port.rfind(':');
-    if (colon == std::string_view::npos) return make_error_code(errc::bad_address);
-    host = host_port.substr(0, colon);
-    port_text = host_port.substr(colon + 1);
-  }
-  unsigned port = 0;
-  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || p != port_text.data() + port_text.size() ||
-      port > 65535)
-    return make_error_code(errc::bad_address);
-  return resolve(host, static_cast<std::uint16_t>(port), deadline);
+  std::uint16_t port = 0;
+  if (!detail::split_host_port(host_port, host, port)) return make_error_code(errc::bad_address);
+  return resolve(host, port, deadline);
 }
 
 }  // namespace weft::net

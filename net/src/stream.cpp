@@ -10,14 +10,11 @@
 namespace weft::net {
 
 weft::result<std::size_t> stream::read(void* buf, std::size_t n, time::instant deadline) {
-  if (rpos_ < rbuf_.size()) {
-    const std::size_t k = std::min(n, rbuf_.size() - rpos_);
+  if (rpos_ < rend_) {
+    const std::size_t k = std::min(n, rend_ - rpos_);
     std::memcpy(buf, rbuf_.data() + rpos_, k);
     rpos_ += k;
-    if (rpos_ == rbuf_.size()) {
-      rbuf_.clear();
-      rpos_ = 0;
-    }
+    if (rpos_ == rend_) rpos_ = rend_ = 0;
     return k;
   }
   if (n == 0) return std::size_t{0};
@@ -42,41 +39,41 @@ weft::result<std::size_t> stream::read_line(std::string& line, std::size_t max_l
   if (max_len == 0) return std::make_error_code(std::errc::invalid_argument);
   std::size_t scanned = rpos_;
   for (;;) {
-    const auto nl = rbuf_.find('\n', scanned);
-    if (nl != std::string::npos) {
+    const char* base = rbuf_.data();
+    const void* hit =
+        scanned < rend_ ? std::memchr(base + scanned, '\n', rend_ - scanned) : nullptr;
+    if (hit) {
+      const std::size_t nl = static_cast<std::size_t>(static_cast<const char*>(hit) - base);
       if (nl + 1 - rpos_ > max_len) return make_error_code(errc::line_too_long);
-      line.assign(rbuf_, rpos_, nl - rpos_);
+      line.assign(base + rpos_, nl - rpos_);
       const std::size_t used = nl + 1 - rpos_;
       rpos_ = nl + 1;
-      if (rpos_ == rbuf_.size()) {
-        rbuf_.clear();
-        rpos_ = 0;
-      }
+      if (rpos_ == rend_) rpos_ = rend_ = 0;
       return used;
     }
-    if (rbuf_.size() - rpos_ >= max_len) return make_error_code(errc::line_too_long);
-    scanned = rbuf_.size();
-    // Compact, then read more after what is buffered.
+    if (rend_ - rpos_ >= max_len) return make_error_code(errc::line_too_long);
+    // Compact, then read more after what is buffered. The buffer only
+    // grows (zero-filled once), so a refill costs no memset.
     if (rpos_ > 0) {
-      rbuf_.erase(0, rpos_);
-      scanned -= rpos_;
+      std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rend_ - rpos_);
+      rend_ -= rpos_;
       rpos_ = 0;
     }
+    scanned = rend_;
     const std::size_t want = std::max<std::size_t>(4096, std::min<std::size_t>(max_len, 64 * 1024));
-    const std::size_t old = rbuf_.size();
-    rbuf_.resize(old + want);
+    if (rbuf_.size() < rend_ + want) rbuf_.resize(rend_ + want);
     auto r = h_.io(
         detail::io_dir::read, deadline,
-        [&](int fd) { return ::recv(fd, rbuf_.data() + old, want, 0); }, want);
-    rbuf_.resize(old + (r ? *r : 0));
+        [&](int fd) { return ::recv(fd, rbuf_.data() + rend_, want, 0); }, want);
     if (!r) return r.error();
     if (*r == 0) {
-      if (rbuf_.empty()) return make_error_code(errc::eof);
-      line.assign(rbuf_, 0, rbuf_.size());  // the last line has no '\n'
-      const std::size_t used = rbuf_.size();
-      rbuf_.clear();
+      if (rend_ == 0) return make_error_code(errc::eof);
+      line.assign(rbuf_.data(), rend_);  // the last line has no '\n'
+      const std::size_t used = rend_;
+      rend_ = 0;
       return used;
     }
+    rend_ += *r;
   }
 }
 

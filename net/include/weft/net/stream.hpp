@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
@@ -27,8 +28,21 @@ enum class shutdown_how { read, write, both };
 class stream : public socket_base {
  public:
   stream() noexcept = default;
-  stream(stream&&) noexcept = default;
-  stream& operator=(stream&&) noexcept = default;
+  // A moved-from stream is closed and has nothing buffered.
+  stream(stream&& o) noexcept
+      : socket_base(std::move(o)),
+        rbuf_(std::move(o.rbuf_)),
+        rpos_(std::exchange(o.rpos_, 0)),
+        rend_(std::exchange(o.rend_, 0)) {}
+  stream& operator=(stream&& o) noexcept {
+    if (this != &o) {
+      socket_base::operator=(std::move(o));
+      rbuf_ = std::move(o.rbuf_);
+      rpos_ = std::exchange(o.rpos_, 0);
+      rend_ = std::exchange(o.rend_, 0);
+    }
+    return *this;
+  }
 
   // read() reads up to `n` bytes, waiting until at least one is there.
   // Returns 0 at end of stream (the peer shut down its side).
@@ -78,9 +92,11 @@ class stream : public socket_base {
   explicit stream(detail::socket_handle h) noexcept : socket_base(std::move(h)) {}
 
  private:
-  // Bytes read_line() read past its line; read() hands them out first.
+  // Bytes read_line() read past its line, in rbuf_[rpos_, rend_); read()
+  // hands them out first. rbuf_ only grows (its size is the capacity).
   std::string rbuf_;
   std::size_t rpos_ = 0;
+  std::size_t rend_ = 0;
 };
 
 }  // namespace weft::net

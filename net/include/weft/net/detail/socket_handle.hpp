@@ -84,11 +84,6 @@ class socket_handle {
     }
   }
 
-  // wait() parks until `d` is ready after `snap`, or the deadline / close.
-  weft::result<void> wait(io_dir d, std::uint32_t snap, time::instant deadline) {
-    return src_->wait(d, snap, to_ns(deadline));
-  }
-  weft::detail::io_source& source() noexcept { return *src_; }
 
   // local_address()/peer_address(): getsockname/getpeername.
   weft::result<socket_address> local_address() const;

@@ -16,9 +16,13 @@
 
 #include "weft/fibers/detail/waiter.hpp"
 
+namespace weft::detail {
+class wake_batch;
+}  // namespace weft::detail
+
 namespace weft::sync::detail {
 
-class wake_batch;
+using weft::detail::wake_batch;
 
 // acquire_status is the outcome of an acquire.
 enum class acquire_status {

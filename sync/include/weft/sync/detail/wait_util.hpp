@@ -1,118 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Helpers every weft::sync primitive shares: one park loop step and wake
-// tokens resumed after the lock is released. Internal; do not depend on it.
+// tokens resumed after the lock is released. They live with the waiter
+// (weft/fibers/detail/wait_util.hpp), shared with the reactor and the
+// signal hub. Internal; do not depend on it.
 #pragma once
 
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <new>
-#include <utility>
-#include <vector>
-
+#include "weft/fibers/detail/wait_util.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 
 namespace weft::sync::detail {
 
-// wake_batch holds the tokens of waiters claimed under a lock. Declare it
-// before the lock guard: its destructor (after the guard's) resumes them.
-// The inline slots are raw storage, so an empty batch (the common unlock
-// with nobody waiting) costs nothing to build or destroy. The one wake_batch
-// of weft::sync: every primitive uses this one.
-class wake_batch {
- public:
-  wake_batch() noexcept {}
-  wake_batch(const wake_batch&) = delete;
-  wake_batch& operator=(const wake_batch&) = delete;
-  ~wake_batch() { resume_all(); }
-
-  // add() keeps a won token for later. If the overflow vector cannot grow,
-  // the token resumes at once in its own destructor (still correct, only
-  // under the caller's lock).
-  void add(wake_token&& t) noexcept {
-    if (!t) return;
-    if (n_ < kInline) {
-      ::new (static_cast<void*>(slot(n_))) wake_token(std::move(t));
-      ++n_;
-      return;
-    }
-    try {
-      overflow_.push_back(std::move(t));
-    } catch (...) {
-    }
-  }
-
-  // resume_all() resumes every kept token (call with no lock held).
-  void resume_all() noexcept {
-    for (std::size_t i = 0; i < n_; ++i) {
-      slot(i)->resume();
-      slot(i)->~wake_token();
-    }
-    n_ = 0;
-    if (!overflow_.empty()) {
-      for (auto& t : overflow_) t.resume();
-      overflow_.clear();
-    }
-  }
-
- private:
-  static constexpr std::size_t kInline = 16;
-  wake_token* slot(std::size_t i) noexcept {
-    return std::launder(reinterpret_cast<wake_token*>(storage_ + i * sizeof(wake_token)));
-  }
-
-  alignas(wake_token) unsigned char storage_[kInline * sizeof(wake_token)];
-  std::size_t n_ = 0;
-  std::vector<wake_token> overflow_;
-};
-
-// claim_all() unlinks every node of `list` and claims its waiter for
-// notified, under the list owner's lock. `fire` sets node.fired on the
-// claims that won: pass true only when each of those waiters really has its
-// operation ready (a message, a change), false for a close wake-up that
-// only asks the waiter to look again.
-inline void claim_all(wait_list& list, wake_batch& batch, bool fire) noexcept {
-  while (wait_list::node* n = list.front()) {
-    list.remove(*n);
-    wake_token t = n->w->claim(wake_reason::notified);
-    if (t) {
-      if (fire) n->fired = true;
-      batch.add(std::move(t));
-    }
-  }
-}
-
-// park_node() waits once with the caller's node `n` (bound to a waiter of
-// the caller's, with n.value set for a hand-off): links it into `list`,
-// parks (releasing `lk`), then re-locks and unlinks it. The caller reads
-// n.fired and re-checks its condition. Returns notified or timeout.
-// Blocks: parks the fiber (or the plain thread) until woken or `deadline_ns`.
-// Errors: weft::cancelled, with `lk` held again and the node unlinked, so
-//   the caller's state is exactly as before the wait (a cancelled waiter was
-//   never handed anything: the cancellation won its claim). With
-//   `cancellable` false the wait ignores cancellation (waiter::park).
-inline wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk,
-                             std::int64_t deadline_ns, bool cancellable = true) {
-  n.fired = false;
-  list.push_back(n);
-  wake_reason r;
-  try {
-    r = n.w->park(&lk, deadline_ns, cancellable);
-  } catch (...) {
-    if (!lk.owns_lock()) lk.lock();
-    list.remove(n);
-    throw;
-  }
-  lk.lock();
-  list.remove(n);
-  return r;
-}
-
-// park_on() is park_node() with a fresh waiter and node.
-inline wake_reason park_on(wait_list& list, spin_guard& lk, std::int64_t deadline_ns) {
-  waiter w;
-  wait_list::node n(w);
-  return park_node(list, n, lk, deadline_ns);
-}
+using weft::detail::claim_all;
+using weft::detail::park_node;
+using weft::detail::park_on;
+using weft::detail::wake_batch;
 
 }  // namespace weft::sync::detail
