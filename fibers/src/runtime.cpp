@@ -59,7 +59,7 @@ runtime::runtime(runtime&& o) noexcept : h_(o.h_), down_(o.down_) { o.down_ = tr
 
 runtime& runtime::operator=(runtime&& o) noexcept {
   if (this != &o) {
-    if (!down_) shutdown_timeout(std::chrono::nanoseconds(detail::no_deadline));
+    if (!down_) shutdown_within_ns(detail::no_deadline);
     h_ = o.h_;
     down_ = o.down_;
     o.down_ = true;
@@ -68,13 +68,17 @@ runtime& runtime::operator=(runtime&& o) noexcept {
 }
 
 runtime::~runtime() {
-  if (!down_) shutdown_timeout(std::chrono::nanoseconds(detail::no_deadline));
+  if (!down_) shutdown_within_ns(detail::no_deadline);
 }
 
-bool runtime::shutdown_timeout(std::chrono::nanoseconds d) {
+bool runtime::shutdown_within_ns(std::int64_t d) {
   if (down_) return true;
   down_ = true;
-  const bool clean = h_.core().shutdown(d);
+  // Steady time: the caller is not on the runtime, so a paused runtime
+  // clock does not apply.
+  const std::int64_t deadline =
+      d == detail::no_deadline ? d : detail::deadline_after_ns(detail::steady_ns(), std::chrono::nanoseconds(d));
+  const bool clean = h_.core().shutdown(deadline);
   if (!clean) {
     // Threads still run stuck fibers: keep their core alive for good.
     new std::shared_ptr<detail::runtime_core>(h_.core().shared_from_this());
@@ -106,12 +110,15 @@ void handle::pause_clock() const { core_->clock.pause(); }
 
 void handle::resume_clock() const { core_->clock.resume(); }
 
-void handle::advance_clock(std::chrono::nanoseconds d) const {
+void handle::advance_clock_ns(std::int64_t d) const {
   if (!core_->clock.paused()) {
     throw std::logic_error("weft::time::advance: the clock is not paused");
   }
-  if (d.count() < 0) throw std::invalid_argument("weft::time::advance: negative duration");
-  core_->clock.advance_to(core_->clock.now() + d.count());
+  if (d < 0) throw std::invalid_argument("weft::time::advance: negative duration");
+  const std::int64_t now = core_->clock.now();
+  // Saturating: the clock stops short of the no-deadline mark, so timers
+  // without a deadline never fire.
+  core_->clock.advance_to(d >= detail::kFarAway - now ? detail::kFarAway : now + d);
   core_->fire_all_timers();
 }
 

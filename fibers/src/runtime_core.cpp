@@ -138,6 +138,7 @@ runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string n
   for (std::size_t i = 0; i < n; ++i) {
     workers.push_back(std::make_unique<worker>(*this, static_cast<std::uint32_t>(i)));
   }
+  for (auto& w : workers) w->set_solo(n == 1);
 }
 
 runtime_core::~runtime_core() { signal_hub_runtime_stopping(*this); }
@@ -269,9 +270,7 @@ void note_task_finished(runtime_core& core) noexcept {
   }
 }
 
-bool runtime_core::shutdown(std::chrono::nanoseconds limit) {
-  const std::int64_t deadline =
-      limit.count() == no_deadline ? no_deadline : steady_ns() + limit.count();
+bool runtime_core::shutdown(std::int64_t deadline) {
   if (on_worker_of(*this)) {
     std::fputs("weft: a runtime was shut down from one of its own fibers; "
                "its threads are leaked\n", stderr);
@@ -363,6 +362,24 @@ void runtime_core::fire_all_timers() noexcept {
   for (auto& w : workers) w->timers().fire_due(now);
 }
 
+std::int64_t runtime_core::next_timer() const noexcept {
+  std::int64_t next = no_deadline;
+  for (auto& w : workers) next = std::min(next, w->timers().next_deadline());
+  return next;
+}
+
+void runtime_core::earlier_timer(std::int64_t deadline, const worker& owner) noexcept {
+  // One parked worker is enough: it fires the timers of every shard. On a
+  // paused clock parks have no deadline; auto-advance handles the timers.
+  if (workers.size() == 1 || clock.paused()) return;
+  if (parked.load(std::memory_order_seq_cst) == 0) return;
+  for (auto& w : workers) {
+    if (w.get() == &owner || !w->is_parked()) continue;
+    if (w->parked_until() <= deadline) return;  // it wakes in time already
+    if (w->wake_if_parked()) return;
+  }
+}
+
 bool runtime_core::try_auto_advance(worker& self) noexcept {
   // One advancer at a time, and the advancer leaves the parked state before
   // it lets another worker look: otherwise two workers that both saw every
@@ -374,8 +391,7 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
   for (auto& w : workers) {
     if (w->has_remote_wake()) return false;
   }
-  std::int64_t next = no_deadline;
-  for (auto& w : workers) next = std::min(next, w->timers().next_deadline());
+  const std::int64_t next = next_timer();
   if (next == no_deadline) return false;
   // Fibers wait on sockets, or a worker carries the signal events: another
   // worker may be about to take an event its loop has not collected yet

@@ -4,6 +4,7 @@
 // scheduling algorithm and its libevent loop). Private to fibers/src.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -83,6 +84,17 @@ class worker {
   }
   void settle() noexcept {
     if (pending_detach_ && pending_detach_->ctx_ != running_) settle_slow();
+    if (timer_note_ctx_ && timer_note_ctx_ != running_) flush_timer_note();
+  }
+  // note_earlier_timer() records that this worker's shard got an earlier
+  // next deadline (owner thread, maybe under a primitive's lock); settle()
+  // passes it to runtime_core::earlier_timer once the fiber switched out.
+  // set_solo() tells the worker it is its runtime's only one.
+  void set_solo(bool solo) noexcept { solo_ = solo; }
+  void note_earlier_timer(std::int64_t deadline) noexcept {
+    if (solo_) return;
+    timer_note_ = std::min(timer_note_, deadline);
+    timer_note_ctx_ = running_;
   }
   // run_detached() queues a detached fiber woken on this thread (runnext).
   void run_detached(context* ctx) noexcept;
@@ -101,6 +113,9 @@ class worker {
   runtime_core& core() const noexcept { return core_; }
   std::uint32_t index() const noexcept { return index_; }
   bool is_parked() const noexcept { return sleeping_.load(std::memory_order_acquire); }
+  // parked_until() is the runtime-clock deadline this worker's park sleeps
+  // to (no_deadline: none); meaningful while is_parked().
+  std::int64_t parked_until() const noexcept { return parked_until_.load(std::memory_order_seq_cst); }
   // has_remote_wake() is true when Boost queued a context for this worker
   // that it has not taken in yet.
   bool has_remote_wake() const noexcept { return notified_.load(std::memory_order_seq_cst); }
@@ -127,6 +142,7 @@ class worker {
   context* pick() noexcept;
   context* take_shared() noexcept;
   void settle_slow() noexcept;
+  void flush_timer_note() noexcept;
   context* attach(context* ctx) noexcept;
   void push_local(context* ctx) noexcept;
   context* pop_local() noexcept;
@@ -134,7 +150,11 @@ class worker {
   context* take_runnext() noexcept;
   void maybe_share() noexcept;
   // poll() runs the event loop without blocking and fires due timers.
-  void poll() noexcept;
+  void poll(bool idle) noexcept;
+  // fire_timers() fires this worker's due timers and other workers' ones:
+  // every due one when `idle`, else those late by more than
+  // kForeignTimerGrace (their owner had its chance).
+  void fire_timers(bool idle) noexcept;
   void park(std::chrono::steady_clock::time_point const& tp) noexcept;
   // arm_park_timer() arms timer_fd_ for `at_ns` (CLOCK_MONOTONIC).
   void arm_park_timer(std::int64_t at_ns) noexcept;
@@ -149,6 +169,9 @@ class worker {
   std::size_t local_size_ = 0;
   context* running_ = nullptr;
   waiter* pending_detach_ = nullptr;
+  std::int64_t timer_note_ = no_deadline;  // see note_earlier_timer()
+  bool solo_ = false;                        // the runtime's only worker
+  context* timer_note_ctx_ = nullptr;
   context* runnext_ = nullptr;  // LIFO slot: the fiber woken/spawned last
   std::uint32_t runnext_streak_ = 0;
   context* dispatcher_ = nullptr;  // Boost's dispatcher context, when ready
@@ -170,6 +193,7 @@ class worker {
   // Cross-thread state.
   std::atomic<bool> notified_{false};  // Boost queued a remote-ready context
   std::atomic<bool> sleeping_{false};  // parked in the event loop
+  std::atomic<std::int64_t> parked_until_{no_deadline};  // see parked_until()
 
   event_base* base_ = nullptr;
   event* wake_ev_ = nullptr;
@@ -209,8 +233,8 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   void unregister_task(task_base* t) noexcept;
 
   // shutdown() cancels all tasks and waits for them; returns false if
-  // `limit` passed first. Idempotent.
-  bool shutdown(std::chrono::nanoseconds limit);
+  // `deadline` (steady ns, or no_deadline) passed first. Idempotent.
+  bool shutdown(std::int64_t deadline);
 
   // block_on_current_thread() runs the scheduler on the caller until `t` ends.
   void block_on_current_thread(task_base* t);
@@ -220,6 +244,12 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   bool try_auto_advance(worker& self) noexcept;
   // fire_all_timers() fires due timers of every shard.
   void fire_all_timers() noexcept;
+  // next_timer() is the earliest deadline over every shard.
+  std::int64_t next_timer() const noexcept;
+  // earlier_timer() is told by `owner`'s shard that its next deadline is
+  // now `deadline`: a parked worker that sleeps past it is woken, so a due
+  // timer fires on a free worker even while its owner is busy.
+  void earlier_timer(std::int64_t deadline, const worker& owner) noexcept;
 
   runtime_metrics metrics() const;
 

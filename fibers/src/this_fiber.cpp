@@ -44,8 +44,7 @@ void deliver_pending() {
 // registration reports readiness that is already there at once.
 result<void> wait_fd(int fd, weft::detail::io_dir d, time::instant deadline) {
   if (fd < 0) return std::error_code(EBADF, std::generic_category());
-  const std::int64_t dl = deadline == time::instant::max() ? weft::detail::no_deadline
-                                                           : deadline.time_since_epoch().count();
+  const std::int64_t dl = weft::detail::deadline_at(deadline);
   weft::detail::io_source src(fd);
   return src.wait(d, src.snapshot(d), dl);
 }

@@ -9,26 +9,42 @@
 #include "weft/fibers/interval.hpp"
 #include "weft/fibers/runtime.hpp"
 
+namespace weft::detail {
+std::int64_t runtime_now_ns() noexcept {
+  worker* w = current_worker();
+  return w ? w->core().clock.now() : steady_ns();
+}
+}  // namespace weft::detail
+
 namespace weft::time {
 
-clock::time_point clock::now() noexcept {
-  weft::detail::worker* w = weft::detail::current_worker();
-  return time_point(duration(w ? w->core().clock.now() : weft::detail::steady_ns()));
+namespace {
+// later() is t + d, saturating at instant::max() (no deadline) instead of
+// overflowing for a huge period.
+instant later(instant t, duration d) noexcept {
+  if (t == instant::max()) return t;
+  const std::int64_t at = t.time_since_epoch().count();
+  const std::int64_t dl = weft::detail::deadline_after_ns(at, d);
+  return dl == weft::detail::no_deadline ? instant::max() : instant(duration(dl));
 }
+}  // namespace
 
-void sleep(duration d) { sleep_until(clock::now() + d); }
-
-void sleep_until(instant t) {
-  weft::detail::waiter w;
-  (void)w.park(nullptr, t.time_since_epoch().count());
+clock::time_point clock::now() noexcept {
+  return time_point(duration(weft::detail::runtime_now_ns()));
 }
 
 void pause() { handle::current().pause_clock(); }
 void resume() { handle::current().resume_clock(); }
-void advance(duration d) { handle::current().advance_clock(d); }
 bool is_paused() { return handle::current().core().clock.paused(); }
 
 namespace detail {
+void sleep_until_ns(std::int64_t deadline_ns) {
+  weft::detail::waiter w;
+  (void)w.park(nullptr, deadline_ns);
+}
+
+void advance_ns(std::int64_t d) { handle::current().advance_clock(duration(d)); }
+
 scope_guard::scope_guard(std::int64_t deadline_ns) noexcept
     : ctx_(&weft::detail::current_cancel_context()) {
   scope_.deadline_ns = deadline_ns;
@@ -44,6 +60,9 @@ interval::interval(instant start, duration period, missed_tick_behavior b)
   if (period.count() <= 0) {
     throw std::invalid_argument("weft::time::interval: period must be positive");
   }
+  // A period too long to represent never ticks again (a tick at max()
+  // sleeps forever); keep arithmetic on it saturating.
+  if (period_.count() > weft::detail::kFarAway) period_ = duration(weft::detail::kFarAway);
 }
 
 instant interval::tick() {
@@ -51,25 +70,25 @@ instant interval::tick() {
   sleep_until(scheduled);
   const instant now = clock::now();
   // Late by more than 5 ms counts as missed ticks (Tokio's tolerance).
-  if (now > scheduled + std::chrono::milliseconds(5)) {
+  if (now > later(scheduled, std::chrono::milliseconds(5))) {
     switch (behavior_) {
       case missed_tick_behavior::burst:
-        next_ = scheduled + period_;
+        next_ = later(scheduled, period_);
         break;
       case missed_tick_behavior::delay:
-        next_ = now + period_;
+        next_ = later(now, period_);
         break;
       case missed_tick_behavior::skip:
-        next_ = now + period_ - ((now - scheduled) % period_);
+        next_ = later(now, period_ - ((now - scheduled) % period_));
         break;
     }
   } else {
-    next_ = scheduled + period_;
+    next_ = later(scheduled, period_);
   }
   return scheduled;
 }
 
-void interval::reset() { next_ = clock::now() + period_; }
+void interval::reset() { next_ = later(clock::now(), period_); }
 
 interval make_interval(duration period, missed_tick_behavior b) {
   return interval(clock::now(), period, b);

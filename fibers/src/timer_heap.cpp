@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "runtime_core.hpp"
+
 namespace weft::detail {
 
 void timer_shard::sift_up(std::uint32_t i) noexcept {
@@ -50,12 +52,19 @@ void timer_shard::erase_at(std::uint32_t i) noexcept {
 }
 
 void timer_shard::insert(waiter& w, std::int64_t deadline) {
-  spin_guard lk(lock_);
-  w.timer.deadline = deadline;
-  w.timer.shard = this;
-  heap_.push_back(&w);
-  sift_up(static_cast<std::uint32_t>(heap_.size() - 1));
-  publish_next();
+  bool earlier;
+  {
+    spin_guard lk(lock_);
+    w.timer.deadline = deadline;
+    w.timer.shard = this;
+    heap_.push_back(&w);
+    sift_up(static_cast<std::uint32_t>(heap_.size() - 1));
+    earlier = heap_.front() == &w;
+    publish_next();
+  }
+  // Called on the owner's thread, maybe under a primitive's lock: the owner
+  // passes the news on once the parking fiber has switched out.
+  if (earlier && owner_) owner_->note_earlier_timer(deadline);
 }
 
 void timer_shard::remove(waiter& w) noexcept {

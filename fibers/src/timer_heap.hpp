@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // timer_shard: a locked binary min-heap of waiters with deadlines. Each
-// worker owns one shard (it inserts there and fires it); any thread may
-// remove an entry or fire a shard (auto-advance).
+// worker owns one shard (its fibers insert there); any thread may remove an
+// entry or fire a shard: the owner fires it, and so does every parked or
+// idle worker (a busy owner never holds its timers hostage), see worker.cpp.
 #pragma once
 
 #include <atomic>
@@ -12,8 +13,14 @@
 
 namespace weft::detail {
 
+class worker;
+
 class timer_shard {
  public:
+  // set_owner() names the worker whose fibers insert here: an insert that
+  // makes an earlier next deadline tells the owner's runtime, so a parked
+  // worker sleeping past it wakes (runtime_core::earlier_timer).
+  void set_owner(worker* w) noexcept { owner_ = w; }
   // insert() arms w.timer for `deadline`.
   void insert(waiter& w, std::int64_t deadline);
   // remove() disarms w.timer if it is still armed in this shard.
@@ -22,7 +29,10 @@ class timer_shard {
   // Returns how many were woken.
   std::size_t fire_due(std::int64_t now) noexcept;
   // next_deadline() is the earliest armed deadline (no_deadline if none).
-  std::int64_t next_deadline() const noexcept { return next_.load(std::memory_order_acquire); }
+  // (seq_cst, with publish_next(): a parking worker publishes its deadline
+  // and then reads the shards, an inserter publishes and then reads the
+  // parked deadlines, so one of them sees the other.)
+  std::int64_t next_deadline() const noexcept { return next_.load(std::memory_order_seq_cst); }
   std::size_t size() const noexcept;
 
  private:
@@ -31,10 +41,11 @@ class timer_shard {
   void erase_at(std::uint32_t i) noexcept;
   void publish_next() noexcept {
     next_.store(heap_.empty() ? no_deadline : heap_.front()->timer.deadline,
-                std::memory_order_release);
+                std::memory_order_seq_cst);
   }
 
   mutable spin_lock lock_;
+  worker* owner_ = nullptr;
   std::vector<waiter*> heap_;
   std::atomic<std::int64_t> next_{no_deadline};
 };

@@ -51,6 +51,10 @@ constexpr std::uint32_t kDispatchEvery = 32;
 // A busy worker takes from the shared queue at least every kSharedEvery picks.
 constexpr std::uint32_t kSharedEvery = 61;
 constexpr int kSpinRounds = 200;
+// A busy worker fires another worker's timers once they are this late: the
+// owner fires its own at its next dispatcher turn (every kDispatchEvery
+// picks) unless one fiber holds it, and then this worker takes over.
+constexpr std::int64_t kForeignTimerGrace = 1000000;  // 1 ms
 
 // algorithm adapts a worker to Boost.Fiber's algorithm interface.
 class algorithm final : public boost::fibers::algo::algorithm {
@@ -84,6 +88,7 @@ bool is_pinned(const context* ctx) noexcept {
 }  // namespace
 
 worker::worker(runtime_core& core, std::uint32_t index) : core_(core), index_(index) {
+  timers_.set_owner(this);
   // No EVENT_BASE_FLAG_PRECISE_TIMER: with it libevent's epoll backend
   // calls timerfd_settime on every dispatch, one syscall per loop pass even
   // with no timer pending (a quarter of a syscall per echo round trip).
@@ -185,6 +190,12 @@ void worker::settle_slow() noexcept {
   }
 }
 
+void worker::flush_timer_note() noexcept {
+  const std::int64_t d = std::exchange(timer_note_, no_deadline);
+  timer_note_ctx_ = nullptr;
+  core_.earlier_timer(d, *this);
+}
+
 void worker::run_detached(context* ctx) noexcept {
   settle();
   set_runnext(ctx);
@@ -260,12 +271,12 @@ context* worker::pick() noexcept {
   // very waiter (a self-deadlock seen under load). The dispatcher runs at
   // least every kDispatchEvery picks, so timers are checked that often.
   if (running_ == dispatcher_self_) {
-    timers_.fire_due(core_.clock.now());
+    fire_timers(/*idle=*/false);
     if ((io_waits.load(std::memory_order_relaxed) > 0 ||
          hosts_signals.load(std::memory_order_relaxed)) &&
         ticks_ - last_poll_ >= core_.event_interval) {
       last_poll_ = ticks_;
-      poll();
+      poll(/*idle=*/false);
     }
   }
   if (shared_countdown_ > 0) --shared_countdown_;
@@ -309,10 +320,20 @@ bool worker::has_ready_fibers() const noexcept {
   return runnext_ != nullptr || !local_.empty() || dispatcher_ != nullptr;
 }
 
-void worker::poll() noexcept {
+void worker::poll(bool idle) noexcept {
   core_.io_polls.fetch_add(1, std::memory_order_relaxed);
   event_base_loop(base_, EVLOOP_NONBLOCK);
-  timers_.fire_due(core_.clock.now());
+  fire_timers(idle);
+}
+
+void worker::fire_timers(bool idle) noexcept {
+  const std::int64_t now = core_.clock.now();
+  timers_.fire_due(now);
+  if (core_.workers.size() == 1) return;
+  const std::int64_t foreign_now = idle ? now : now - kForeignTimerGrace;
+  for (auto& w : core_.workers) {
+    if (w.get() != this) w->timers_.fire_due(foreign_now);
+  }
 }
 
 void worker::notify() noexcept {
@@ -343,8 +364,9 @@ void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noex
     if (!has_ready_fibers()) std::this_thread::yield();
     return;
   }
-  // Work that arrived through the loop or a timer comes first.
-  poll();
+  // Work that arrived through the loop or a timer (of any worker: this
+  // one is free) comes first.
+  poll(/*idle=*/true);
   if (has_ready_fibers() || has_outside_work()) return;
   core_.searching.fetch_add(1, std::memory_order_seq_cst);
   // The spin watches for work handed over by other threads, not for I/O:
@@ -375,9 +397,15 @@ void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
     unpark();
     return;
   }
-  // Deadline: our timer shard's next, and Boost's own sleep queue (tp).
+  // Deadline: the next timer of every shard (a busy worker's timers fire
+  // here), and Boost's own sleep queue (tp). Publishing parked_until_ and
+  // then reading the shards again pairs with earlier_timer(), which
+  // publishes a shard's new minimum and then reads parked_until_: either
+  // this park sees the earlier deadline or the inserter wakes it.
   if (!core_.clock.paused()) {
-    std::int64_t next = timers_.next_deadline();
+    std::int64_t next = core_.next_timer();
+    parked_until_.store(next, std::memory_order_seq_cst);
+    next = std::min(next, core_.next_timer());
     std::int64_t wait_ns = -1;
     if (next != no_deadline) wait_ns = std::max<std::int64_t>(0, next - core_.clock.now());
     if (tp != std::chrono::steady_clock::time_point::max()) {
@@ -393,7 +421,8 @@ void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
   event_base_loop(base_, EVLOOP_ONCE);
   core_.loop_wakes.fetch_add(1, std::memory_order_seq_cst);
   unpark();
-  timers_.fire_due(core_.clock.now());
+  parked_until_.store(no_deadline, std::memory_order_relaxed);
+  fire_timers(/*idle=*/true);
 }
 
 void worker::arm_park_timer(std::int64_t at_ns) noexcept {

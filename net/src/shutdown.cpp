@@ -21,8 +21,10 @@ void graceful_shutdown::reap() noexcept {
   }
 }
 
-shutdown_report graceful_shutdown::shutdown(time::duration drain) {
-  const time::instant deadline = time::clock::now() + drain;
+shutdown_report graceful_shutdown::shutdown_until_ns(std::int64_t deadline_ns) {
+  const time::instant deadline = deadline_ns == weft::detail::no_deadline
+                                     ? time::instant::max()
+                                     : time::instant(time::duration(deadline_ns));
   std::optional<join_set<void>> taken;
   {
     std::lock_guard<sync::mutex> lk(lock_);

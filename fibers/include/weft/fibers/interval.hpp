@@ -22,6 +22,13 @@ class interval {
   // a period <= 0.
   interval(instant start, duration period,
            missed_tick_behavior b = missed_tick_behavior::burst);
+  // interval() with a period of any std::chrono duration; one too long to
+  // represent (hours::max()) saturates: the interval never ticks again
+  // after its first tick.
+  template <class Rep, class Period>
+  interval(instant start, std::chrono::duration<Rep, Period> period,
+           missed_tick_behavior b = missed_tick_behavior::burst)
+      : interval(start, duration(weft::detail::to_ns_saturated(period)), b) {}
 
   // tick() waits for the next tick and returns its scheduled instant.
   // Blocks: parks the fiber. Errors: weft::cancelled.
@@ -45,9 +52,19 @@ class interval {
 
 // make_interval() is an interval whose first tick completes immediately.
 interval make_interval(duration period, missed_tick_behavior b = missed_tick_behavior::burst);
+template <class Rep, class Period>
+interval make_interval(std::chrono::duration<Rep, Period> period,
+                       missed_tick_behavior b = missed_tick_behavior::burst) {
+  return make_interval(duration(weft::detail::to_ns_saturated(period)), b);
+}
 
 // make_interval_at() is an interval whose first tick is at `start`.
 interval make_interval_at(instant start, duration period,
                           missed_tick_behavior b = missed_tick_behavior::burst);
+template <class Rep, class Period>
+interval make_interval_at(instant start, std::chrono::duration<Rep, Period> period,
+                          missed_tick_behavior b = missed_tick_behavior::burst) {
+  return make_interval_at(start, duration(weft::detail::to_ns_saturated(period)), b);
+}
 
 }  // namespace weft::time

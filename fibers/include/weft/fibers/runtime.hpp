@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "weft/fibers/detail/core.hpp"
+#include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/join_handle.hpp"
 
 namespace weft {
@@ -162,7 +163,13 @@ class handle {
   // Clock control for tests (see weft/fibers/time.hpp: pause/resume/advance).
   void pause_clock() const;
   void resume_clock() const;
-  void advance_clock(std::chrono::nanoseconds d) const;
+  // advance_clock() moves a paused clock by `d`, saturating (see
+  // weft::time::advance). Errors: std::logic_error when not paused;
+  //   std::invalid_argument for a negative `d`.
+  template <class Rep, class Period>
+  void advance_clock(std::chrono::duration<Rep, Period> d) const {
+    advance_clock_ns(detail::to_ns_saturated(d));
+  }
 
   // Internal.
   explicit handle(std::shared_ptr<detail::runtime_core> c) noexcept : core_(std::move(c)) {}
@@ -176,6 +183,8 @@ class handle {
     return join_handle<typename std::remove_reference_t<decltype(*t.get())>::value_type>(
         std::move(t));
   }
+
+  void advance_clock_ns(std::int64_t d) const;
 
   std::shared_ptr<detail::runtime_core> core_;
 };
@@ -214,9 +223,13 @@ class runtime {
   // finish. Returns true when everything finished; false when some fibers
   // (stuck outside weft waits, or swallowing weft::cancelled) were still
   // running: their worker threads are then detached and leaked with them.
-  bool shutdown_timeout(std::chrono::nanoseconds d);
+  template <class Rep, class Period>
+  bool shutdown_timeout(std::chrono::duration<Rep, Period> d) {
+    return shutdown_within_ns(detail::to_ns_saturated(d));
+  }
 
  private:
+  bool shutdown_within_ns(std::int64_t d);
   friend class builder;
   explicit runtime(std::shared_ptr<detail::runtime_core> c) noexcept;
   handle h_;
@@ -245,7 +258,15 @@ class builder {
   // max_blocking_threads() bounds the blocking pool (default 512).
   builder& max_blocking_threads(std::size_t n) noexcept { max_blocking_ = n; return *this; }
   // blocking_keep_alive() is how long an idle blocking thread lives (10 s).
-  builder& blocking_keep_alive(std::chrono::milliseconds d) noexcept { keep_alive_ = d; return *this; }
+  // Any duration; one longer than 100 years is treated as 100 years.
+  template <class Rep, class Period>
+  builder& blocking_keep_alive(std::chrono::duration<Rep, Period> d) noexcept {
+    constexpr std::int64_t kCentury_ns = 100LL * 365 * 24 * 3600 * 1000000000LL;
+    const std::int64_t ns = detail::to_ns_saturated(d);
+    keep_alive_ = std::chrono::ceil<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(ns > kCentury_ns ? kCentury_ns : ns));
+    return *this;
+  }
   // event_interval() is how many scheduling ticks a busy worker runs between
   // non-blocking polls of its event loop (default 61).
   builder& event_interval(std::uint32_t ticks) noexcept { event_interval_ = ticks; return *this; }

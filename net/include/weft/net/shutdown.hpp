@@ -90,9 +90,15 @@ class graceful_shutdown {
   //   without this_fiber::check_cancelled() keeps it waiting.
   // Errors: throws weft::cancelled if the caller itself is cancelled (the
   //   remaining tasks are then aborted when this object is destroyed).
-  shutdown_report shutdown(time::duration drain);
+  // `drain` may be any std::chrono duration; one too long to represent
+  //   (hours::max()) waits for every task to end by itself.
+  template <class Rep, class Period>
+  shutdown_report shutdown(std::chrono::duration<Rep, Period> drain) {
+    return shutdown_until_ns(weft::detail::deadline_after(drain));
+  }
 
  private:
+  shutdown_report shutdown_until_ns(std::int64_t deadline_ns);
   void reap() noexcept;
 
   sync::cancellation_token token_;

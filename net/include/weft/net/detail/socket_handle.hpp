@@ -21,8 +21,10 @@ namespace weft::net::detail {
 using weft::detail::io_dir;
 
 // to_ns() turns a deadline into the reactor's runtime-clock nanoseconds.
+// instant::max() is no deadline; a point before the clock's epoch
+// (instant::min()) has passed already.
 inline std::int64_t to_ns(time::instant deadline) noexcept {
-  return deadline.time_since_epoch().count();
+  return weft::detail::deadline_at(deadline);
 }
 
 // errno_code() is the current errno as a generic std::error_code.
