@@ -8,13 +8,17 @@
 #include <system_error>
 #include <thread>
 
+#include "clock.hpp"
+#include "runtime_core.hpp"
+#include "thread_state.hpp"
+
 namespace weft::detail {
 
-blocking_pool::blocking_pool(std::size_t max_threads, std::chrono::milliseconds keep_alive,
-                             std::string name)
-    : max_(max_threads), keep_alive_(keep_alive), name_(std::move(name)) {}
+blocking_pool::blocking_pool(runtime_core& owner, std::size_t max_threads,
+                             std::chrono::milliseconds keep_alive, std::string name)
+    : owner_(owner), max_(max_threads), keep_alive_(keep_alive), name_(std::move(name)) {}
 
-blocking_pool::~blocking_pool() { shutdown(); }
+blocking_pool::~blocking_pool() { shutdown(no_deadline); }
 
 void blocking_pool::submit(task_base* t) {
   std::unique_lock<std::mutex> lk(lock_);
@@ -50,15 +54,26 @@ void blocking_pool::run() noexcept {
     std::string n = name_.substr(0, 11) + "-blk";
     ::pthread_setname_np(::pthread_self(), n.c_str());
   }
+  // The job runs in its runtime's context (Tokio's spawn_blocking does
+  // too): code moved here on the porting path still reaches the runtime.
+  tls().blocking = &owner_;
   std::unique_lock<std::mutex> lk(lock_);
   for (;;) {
     while (!queue_.empty()) {
       task_base* t = queue_.front();
       queue_.pop_front();
+      t->reg_prev_ = nullptr;
+      t->reg_next_ = running_;
+      if (running_) running_->reg_prev_ = t;
+      running_ = t;
       lk.unlock();
       t->execute();
+      lk.lock();
+      (t->reg_prev_ ? t->reg_prev_->reg_next_ : running_) = t->reg_next_;
+      if (t->reg_next_) t->reg_next_->reg_prev_ = t->reg_prev_;
+      lk.unlock();
       t->release();
-      in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+      if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) owner_.blocking_idle();
       lk.lock();
     }
     if (shutdown_) break;
@@ -70,7 +85,7 @@ void blocking_pool::run() noexcept {
   if (--threads_ == 0) exited_.notify_all();
 }
 
-void blocking_pool::shutdown() noexcept {
+bool blocking_pool::shutdown(std::int64_t deadline) noexcept {
   std::unique_lock<std::mutex> lk(lock_);
   shutdown_ = true;
   std::deque<task_base*> dropped;
@@ -83,7 +98,13 @@ void blocking_pool::shutdown() noexcept {
     in_flight_.fetch_sub(1, std::memory_order_acq_rel);
   }
   lk.lock();
-  exited_.wait(lk, [&] { return threads_ == 0; });
+  if (deadline == no_deadline) {
+    exited_.wait(lk, [&] { return threads_ == 0; });
+    return true;
+  }
+  // A steady-clock wait: the deadline is steady ns (CLOCK_MONOTONIC).
+  const auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline));
+  return exited_.wait_until(lk, until, [&] { return threads_ == 0; });
 }
 
 std::size_t blocking_pool::threads() const {

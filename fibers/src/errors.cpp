@@ -38,9 +38,7 @@ const std::error_category& error_category() noexcept {
   return c;
 }
 
-std::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), error_category()};
-}
+std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 std::error_condition make_error_condition(errc e) noexcept {
   return {static_cast<int>(e), error_category()};

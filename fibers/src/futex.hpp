@@ -18,8 +18,7 @@ namespace weft::detail {
 inline void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t expected,
                        const timespec* abs) noexcept {
   ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr),
-            FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, abs, nullptr,
-            FUTEX_BITSET_MATCH_ANY);
+            FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, abs, nullptr, FUTEX_BITSET_MATCH_ANY);
 }
 
 // futex_wake() wakes up to `n` threads blocked on addr.

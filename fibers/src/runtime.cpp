@@ -25,7 +25,8 @@ runtime builder::build() const {
     throw config_error("weft::builder: a current-thread runtime has exactly one worker (got " +
                        std::to_string(*workers_) + ")");
   }
-  std::size_t n = current_ ? 1 : workers_.value_or(std::max(1u, std::thread::hardware_concurrency()));
+  std::size_t n =
+      current_ ? 1 : workers_.value_or(std::max(1u, std::thread::hardware_concurrency()));
   if (!current_ && n > kMaxWorkers) {
     throw config_error("weft::builder: worker_threads(" + std::to_string(n) +
                        ") exceeds the maximum of " + std::to_string(kMaxWorkers));
@@ -46,9 +47,9 @@ runtime builder::build() const {
   if (name_.empty()) {
     throw config_error("weft::builder: thread_name must not be empty");
   }
-  auto core = std::make_shared<detail::runtime_core>(*this, current_, n, name_, stack_, guard_,
-                                                     max_blocking_, keep_alive_, event_interval_,
-                                                     paused_);
+  auto core =
+      std::make_shared<detail::runtime_core>(*this, current_, n, name_, stack_, guard_,
+                                             max_blocking_, keep_alive_, event_interval_, paused_);
   core->start();
   return runtime(std::move(core));
 }
@@ -59,7 +60,7 @@ runtime::runtime(runtime&& o) noexcept : h_(o.h_), down_(o.down_) { o.down_ = tr
 
 runtime& runtime::operator=(runtime&& o) noexcept {
   if (this != &o) {
-    if (!down_) shutdown_within_ns(detail::no_deadline);
+    if (!down_) (void)shutdown_within_ns(detail::no_deadline);
     h_ = o.h_;
     down_ = o.down_;
     o.down_ = true;
@@ -68,22 +69,25 @@ runtime& runtime::operator=(runtime&& o) noexcept {
 }
 
 runtime::~runtime() {
-  if (!down_) shutdown_within_ns(detail::no_deadline);
+  if (!down_) (void)shutdown_within_ns(detail::no_deadline);
 }
 
-bool runtime::shutdown_within_ns(std::int64_t d) {
-  if (down_) return true;
+shutdown_result runtime::shutdown_within_ns(std::int64_t d) {
+  if (down_) return {};
   down_ = true;
   // Steady time: the caller is not on the runtime, so a paused runtime
   // clock does not apply.
   const std::int64_t deadline =
-      d == detail::no_deadline ? d : detail::deadline_after_ns(detail::steady_ns(), std::chrono::nanoseconds(d));
-  const bool clean = h_.core().shutdown(deadline);
-  if (!clean) {
-    // Threads still run stuck fibers: keep their core alive for good.
+      d == detail::no_deadline
+          ? d
+          : detail::deadline_after_ns(detail::steady_ns(), std::chrono::nanoseconds(d));
+  shutdown_result r = h_.core().shutdown(deadline);
+  if (!r.clean) {
+    // Threads still run stuck fibers or blocking jobs: keep their core
+    // alive for good.
     new std::shared_ptr<detail::runtime_core>(h_.core().shared_from_this());
   }
-  return clean;
+  return r;
 }
 
 handle handle::current() {

@@ -8,14 +8,15 @@
 
 #include <event2/thread.h>
 
-#include <boost/fiber/context.hpp>
 #include <boost/fiber/algo/round_robin.hpp>
+#include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/policy.hpp>
 #include <cstdio>
 #include <mutex>
 #include <new>
 
+#include "logger.hpp"
 #include "stack_overflow.hpp"
 #include "thread_state.hpp"
 #include "weft/fibers/detail/signal.hpp"
@@ -31,7 +32,7 @@ __attribute__((noinline)) worker* current_worker() noexcept { return tls().w; }
 
 runtime_core* current_core() noexcept {
   worker* w = current_worker();
-  return w ? &w->core() : nullptr;
+  return w ? &w->core() : tls().blocking;
 }
 
 std::shared_ptr<runtime_core> current_core_shared() noexcept {
@@ -120,12 +121,14 @@ void fiber_main(task_base* t) noexcept {
 }
 }  // namespace
 
-runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string name,
+runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string name,
                            std::size_t stack_size, bool guard, std::size_t max_blocking,
                            std::chrono::milliseconds keep_alive, std::uint32_t ev_interval,
                            bool paused)
-    : stacks(stack_size, guard),
-      blocking(max_blocking, keep_alive, name),
+    : log(new logger(b.log_, b.log_rate_, b.unhandled_)),
+      report_every_ns(b.shutdown_report_ns_),
+      stacks(stack_size, guard),
+      blocking(*this, max_blocking, keep_alive, name),
       current_thread(ct),
       thread_name(std::move(name)),
       event_interval(ev_interval) {
@@ -141,7 +144,10 @@ runtime_core::runtime_core(const builder&, bool ct, std::size_t n, std::string n
   for (auto& w : workers) w->set_solo(n == 1);
 }
 
-runtime_core::~runtime_core() { signal_hub_runtime_stopping(*this); }
+runtime_core::~runtime_core() {
+  signal_hub_runtime_stopping(*this);
+  log->release();
+}
 
 void runtime_core::start() {
   signal_hub_runtime_started(*this);
@@ -199,7 +205,22 @@ void runtime_core::submit_fiber(task_base* t, bool pinned) {
   }
 }
 
-void runtime_core::submit_blocking(task_base* t) { blocking.submit(t); }
+void runtime_core::submit_blocking(task_base* t) {
+  // Blocking jobs are not in the registry (shutdown cannot cancel a running
+  // one) but carry an id for errors and reports.
+  t->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
+  t->core_ = this;  // for its logger; blocking_ keeps it out of the registry
+  blocking.submit(t);
+}
+
+void runtime_core::blocking_idle() noexcept {
+  // A paused clock does not auto-advance while a blocking job runs; the
+  // last one ending lets it go on: wake a parked worker to try again.
+  if (!clock.paused()) return;
+  for (auto& w : workers) {
+    if (w->wake_if_parked()) return;
+  }
+}
 
 void runtime_core::push_shared(context* ctx) noexcept {
   {
@@ -270,12 +291,50 @@ void note_task_finished(runtime_core& core) noexcept {
   }
 }
 
-bool runtime_core::shutdown(std::int64_t deadline) {
+std::vector<task_info> runtime_core::live_tasks() const {
+  std::vector<task_info> out;
+  for (std::size_t i = 0; i < reg_count_; ++i) {
+    spin_guard lk(reg_[i].lock);
+    for (task_base* t = reg_[i].head; t; t = t->reg_next_)
+      out.push_back({t->id(), t->name(), false});
+  }
+  blocking.for_each_running([&](const task_base& t) { out.push_back({t.id(), t.name(), true}); });
+  return out;
+}
+
+void runtime_core::report_waiting(std::string_view what) noexcept {
+  try {
+    const std::vector<task_info> live = live_tasks();
+    if (live.empty()) return;
+    std::string m(what);
+    m += " for ";
+    m += std::to_string(live.size());
+    m += live.size() == 1 ? " task:" : " tasks:";
+    constexpr std::size_t kNamed = 16;
+    for (std::size_t i = 0; i < live.size() && i < kNamed; ++i) {
+      m += i ? ", " : " ";
+      m += std::to_string(live[i].id);
+      if (!live[i].name.empty()) m += " '" + live[i].name + "'";
+      if (live[i].blocking) m += " (blocking job)";
+    }
+    if (live.size() > kNamed) m += ", and " + std::to_string(live.size() - kNamed) + " more";
+    bool fibers = false, jobs = false;
+    for (const task_info& t : live) (t.blocking ? jobs : fibers) = true;
+    if (fibers) m += "; a fiber that catches weft::cancelled and carries on keeps shutdown waiting";
+    if (jobs) m += "; a running blocking job is never interrupted";
+    log->log(log_level::warn, "shutdown", m);
+  } catch (...) {
+  }
+}
+
+shutdown_result runtime_core::shutdown(std::int64_t deadline) {
+  shutdown_result res;
   if (on_worker_of(*this)) {
-    std::fputs("weft: a runtime was shut down from one of its own fibers; "
-               "its threads are leaked\n", stderr);
+    log->log(log_level::error, "shutdown",
+             "a runtime was shut down from one of its own fibers; its threads are leaked");
     detached_ = true;
-    return false;
+    res.clean = false;
+    return res;
   }
   shutting_down.store(true, std::memory_order_seq_cst);
   // Signal events leave this runtime's event_base while it still runs (to
@@ -285,7 +344,7 @@ bool runtime_core::shutdown(std::int64_t deadline) {
     spin_guard lk(reg_[i].lock);
     for (task_base* t = reg_[i].head; t; t = t->reg_next_) t->abort();
   }
-  bool clean = true;
+  bool fibers_done = true;
   if (current_thread) {
     if (bound_thread == std::thread::id{} && alive() != 0 && current_worker() == nullptr) {
       bound_thread = std::this_thread::get_id();  // never ran: drain here
@@ -294,7 +353,11 @@ bool runtime_core::shutdown(std::int64_t deadline) {
       if (!workers[0]->sched()) workers[0]->install(nullptr);
       // Run the scheduler here until every fiber has unwound, then once
       // more so the dispatcher releases the terminated contexts (their
-      // stacks go back to this core before it is destroyed).
+      // stacks go back to this core before it is destroyed). The fibers
+      // live on this thread's scheduler, so this waits for them however
+      // long it takes (`deadline` bounds only blocking jobs here), naming
+      // them every report interval (runtime clock; none while paused: the
+      // clock would jump straight to each report).
       worker* w = workers[0].get();
       tls().w = w;
       {
@@ -303,43 +366,70 @@ bool runtime_core::shutdown(std::int64_t deadline) {
           waiter wt;
           wait_list::node n(wt);
           idle_waiters_.push_back(n);
-          (void)wt.park(&lk, no_deadline, false);
+          const std::int64_t report_at =
+              clock.paused()
+                  ? no_deadline
+                  : deadline_after_ns(clock.now(), std::chrono::nanoseconds(report_every_ns));
+          const wake_reason r = wt.park(&lk, report_at, false);
           lk.lock();
           idle_waiters_.remove(n);
+          if (r == wake_reason::timeout && alive() != 0) {
+            lk.unlock();
+            report_waiting("shutdown is waiting");
+            lk.lock();
+          }
         }
       }
       w->mark_yield(w->running());
       w->running()->yield();
       tls().w = nullptr;
     } else if (alive() != 0) {
-      std::fputs("weft: a current-thread runtime with live fibers was destroyed on another "
-                 "thread than its block_on thread; those fibers are leaked\n", stderr);
-      clean = false;
+      log->log(log_level::error, "shutdown",
+               "a current-thread runtime with live fibers was destroyed on another thread than "
+               "its block_on thread; those fibers are leaked");
+      fibers_done = false;
     }
   } else {
+    // Steady time here: this thread is not on the runtime, so the
+    // (possibly paused) runtime clock does not apply.
+    std::int64_t report_at =
+        deadline_after_ns(steady_ns(), std::chrono::nanoseconds(report_every_ns));
     spin_guard lk(idle_lock_);
     while (alive() != 0) {
       waiter wt;  // a plain thread: blocks on a futex
       wait_list::node n(wt);
       idle_waiters_.push_back(n);
-      // Steady time here: this thread is not on the runtime, so the
-      // (possibly paused) runtime clock does not apply.
-      const wake_reason r = wt.park(&lk, deadline, false);
+      const wake_reason r = wt.park(&lk, std::min(deadline, report_at), false);
       lk.lock();
       idle_waiters_.remove(n);
-      if (r == wake_reason::timeout && alive() != 0) {
-        clean = false;
+      if (r != wake_reason::timeout || alive() == 0) continue;
+      if (deadline != no_deadline && steady_ns() >= deadline) {
+        fibers_done = false;
         break;
       }
+      lk.unlock();
+      report_waiting("shutdown is waiting");
+      report_at = deadline_after_ns(steady_ns(), std::chrono::nanoseconds(report_every_ns));
+      lk.lock();
     }
   }
-  blocking.shutdown();
-  if (!clean) {
+  // Queued blocking jobs are cancelled; running ones are waited for until
+  // the deadline (not past it when fibers already used it up).
+  const bool blocking_done = blocking.shutdown(fibers_done ? deadline : 0);
+  if (!fibers_done || !blocking_done) {
+    res.clean = false;
+    try {
+      res.still_running = live_tasks();
+    } catch (...) {
+    }
+    report_waiting("shutdown gave up waiting");
+  }
+  if (!fibers_done) {
     detached_ = true;
     for (auto& w : workers) {
       if (w->thread.joinable()) w->thread.detach();
     }
-    return false;
+    return res;
   }
   stopping.store(true, std::memory_order_release);
   {
@@ -354,7 +444,9 @@ bool runtime_core::shutdown(std::int64_t deadline) {
     // Give the thread its default Boost scheduling back.
     boost::fibers::use_scheduling_algorithm<boost::fibers::algo::round_robin>();
   }
-  return true;
+  // Blocking jobs still running keep this core alive (the caller leaks it).
+  if (!blocking_done) detached_ = true;
+  return res;
 }
 
 void runtime_core::fire_all_timers() noexcept {

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/fiber/algo/algorithm.hpp>
+#include <boost/fiber/context.hpp>
+#include <boost/fiber/scheduler.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -14,10 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/fiber/algo/algorithm.hpp>
-#include <boost/fiber/context.hpp>
-#include <boost/fiber/scheduler.hpp>
 
 #include "blocking_pool.hpp"
 #include "clock.hpp"
@@ -35,6 +34,7 @@ using boost::fibers::context;
 using ready_queue = boost::fibers::scheduler::ready_queue_type;
 
 class runtime_core;
+class logger;
 
 // fiber_props tags a Boost context with its weft task. It lives in the top
 // bytes of the fiber's own stack; Boost's `delete` of it only runs the
@@ -115,7 +115,9 @@ class worker {
   bool is_parked() const noexcept { return sleeping_.load(std::memory_order_acquire); }
   // parked_until() is the runtime-clock deadline this worker's park sleeps
   // to (no_deadline: none); meaningful while is_parked().
-  std::int64_t parked_until() const noexcept { return parked_until_.load(std::memory_order_seq_cst); }
+  std::int64_t parked_until() const noexcept {
+    return parked_until_.load(std::memory_order_seq_cst);
+  }
   // has_remote_wake() is true when Boost queued a context for this worker
   // that it has not taken in yet.
   bool has_remote_wake() const noexcept { return notified_.load(std::memory_order_seq_cst); }
@@ -165,16 +167,16 @@ class worker {
   boost::fibers::scheduler* sched_ = nullptr;
 
   // Owner-thread state.
-  ready_queue local_;          // FIFO: migratable (detached) and pinned (attached)
+  ready_queue local_;  // FIFO: migratable (detached) and pinned (attached)
   std::size_t local_size_ = 0;
   context* running_ = nullptr;
   waiter* pending_detach_ = nullptr;
   std::int64_t timer_note_ = no_deadline;  // see note_earlier_timer()
-  bool solo_ = false;                        // the runtime's only worker
+  bool solo_ = false;                      // the runtime's only worker
   context* timer_note_ctx_ = nullptr;
   context* runnext_ = nullptr;  // LIFO slot: the fiber woken/spawned last
   std::uint32_t runnext_streak_ = 0;
-  context* dispatcher_ = nullptr;  // Boost's dispatcher context, when ready
+  context* dispatcher_ = nullptr;       // Boost's dispatcher context, when ready
   context* dispatcher_self_ = nullptr;  // Boost's dispatcher context, always
   context* yielding_ = nullptr;
   std::uint32_t ticks_ = 0;
@@ -191,16 +193,16 @@ class worker {
   timer_shard timers_;
 
   // Cross-thread state.
-  std::atomic<bool> notified_{false};  // Boost queued a remote-ready context
-  std::atomic<bool> sleeping_{false};  // parked in the event loop
+  std::atomic<bool> notified_{false};                    // Boost queued a remote-ready context
+  std::atomic<bool> sleeping_{false};                    // parked in the event loop
   std::atomic<std::int64_t> parked_until_{no_deadline};  // see parked_until()
 
   event_base* base_ = nullptr;
   event* wake_ev_ = nullptr;
   event* park_timer_ = nullptr;  // reads timer_fd_
   int wake_fd_ = -1;
-  int timer_fd_ = -1;            // the park deadline (see arm_park_timer)
-  std::int64_t armed_ns_ = -1;   // what timer_fd_ is armed for (steady ns)
+  int timer_fd_ = -1;           // the park deadline (see arm_park_timer)
+  std::int64_t armed_ns_ = -1;  // what timer_fd_ is armed for (steady ns)
 };
 
 // runtime_core is everything a runtime shares between its threads.
@@ -218,6 +220,9 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   // submit() — see detail/core.hpp.
   void submit_fiber(task_base* t, bool pinned);
   void submit_blocking(task_base* t);
+  // blocking_idle() is called by the blocking pool when its last job in
+  // flight ended.
+  void blocking_idle() noexcept;
 
   // push_shared() puts a detached context in the shared queue and wakes an
   // idle worker. pop_shared() takes one (nullptr if empty).
@@ -232,9 +237,14 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   void register_task(task_base* t) noexcept;
   void unregister_task(task_base* t) noexcept;
 
-  // shutdown() cancels all tasks and waits for them; returns false if
-  // `deadline` (steady ns, or no_deadline) passed first. Idempotent.
-  bool shutdown(std::int64_t deadline);
+  // shutdown() cancels all tasks and waits for them (and for running
+  // blocking jobs) until `deadline` (steady ns, or no_deadline); see
+  // runtime::shutdown_timeout for the result.
+  shutdown_result shutdown(std::int64_t deadline);
+  // live_tasks() lists registered fibers and running blocking jobs.
+  std::vector<task_info> live_tasks() const;
+  // report_waiting() logs "<what> for N tasks: ..." naming live_tasks().
+  void report_waiting(std::string_view what) noexcept;
 
   // block_on_current_thread() runs the scheduler on the caller until `t` ends.
   void block_on_current_thread(task_base* t);
@@ -253,6 +263,8 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
 
   runtime_metrics metrics() const;
 
+  logger* const log;                   // the log sink (reference-counted)
+  const std::int64_t report_every_ns;  // shutdown's report interval
   runtime_clock clock;
   stack_pool stacks;
   blocking_pool blocking;
@@ -299,7 +311,6 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   std::uint64_t alive() const noexcept;
 
  private:
-
   // Shutdown: waiters for `alive` reaching zero.
   spin_lock idle_lock_;
   wait_list idle_waiters_;

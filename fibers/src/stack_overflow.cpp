@@ -3,6 +3,8 @@
 // that recognises a fault in the guard page of the running fiber, prints
 // which fiber overflowed and its stack size, then lets the process die
 // with the default action. Any other SIGSEGV goes to the previous handler.
+#include "stack_overflow.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include <mutex>
 
 #include "runtime_core.hpp"
-#include "stack_overflow.hpp"
 #include "thread_state.hpp"
 
 namespace weft::detail {

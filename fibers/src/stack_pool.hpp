@@ -48,8 +48,8 @@ class stack_pool {
   stack map_new();
   void unmap(const stack& s) noexcept;
 
-  std::size_t size_;   // mapping size
-  std::size_t guard_;  // guard bytes (0 when off)
+  std::size_t size_;          // mapping size
+  std::size_t guard_;         // guard bytes (0 when off)
   std::size_t guard_budget_;  // guarded stacks allowed alive (vm.max_map_count)
   std::atomic<std::size_t> guarded_live_{0};
   std::atomic<std::uint64_t> cached_{0};

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // task_base: running a task, its completion, abort and join.
+#include <exception>
 #include <string>
 
+#include "logger.hpp"
 #include "runtime_core.hpp"
 #include "weft/fibers/cancelled.hpp"
 #include "weft/fibers/join_handle.hpp"
@@ -9,23 +11,40 @@
 namespace weft {
 
 namespace {
-std::string describe(join_error::kind k, std::uint64_t id, const std::string& name) {
-  std::string s = "weft: task ";
+std::string task_label(std::uint64_t id, const std::string& name) {
+  std::string s = "task ";
   s += std::to_string(id);
   if (!name.empty()) {
     s += " '";
     s += name;
     s += "'";
   }
-  s += k == join_error::kind::cancelled ? " was cancelled" : " panicked (threw an exception)";
+  return s;
+}
+
+std::string describe(join_error::kind k, std::uint64_t id, const std::string& name,
+                     std::string_view cause) {
+  std::string s = "weft: " + task_label(id, name);
+  if (k == join_error::kind::cancelled) {
+    s += " was cancelled";
+  } else if (cause.empty()) {
+    s += " panicked (threw an exception)";
+  } else {
+    s += " panicked: ";
+    s += cause;
+  }
   return s;
 }
 }  // namespace
 
-join_error::join_error(kind k, std::uint64_t id, const std::string& name)
-    : std::runtime_error(describe(k, id, name)), kind_(k), id_(id) {}
+join_error::join_error(kind k, std::uint64_t id, const std::string& name, std::string_view cause)
+    : std::runtime_error(describe(k, id, name, cause)), kind_(k), id_(id) {}
 
 namespace detail {
+
+task_base::~task_base() {
+  if (failure_log_) failure_log_->release();
+}
 
 void task_base::execute() noexcept {
   started_.store(true, std::memory_order_release);
@@ -55,6 +74,14 @@ void task_base::finish_cancelled() noexcept {
 void task_base::complete(outcome o, std::exception_ptr e) noexcept {
   outcome_ = o;
   exception_ = std::move(e);
+  // A failure the policy cares about holds the logger from now on (the
+  // runtime is alive here: this runs on its worker or pool thread).
+  const bool watch_failure = o == outcome::exception && core_ &&
+                             core_->log->policy() != unhandled_exception_policy::ignore;
+  if (watch_failure) {
+    failure_log_ = core_->log;
+    failure_log_->add_ref();
+  }
   completion_listener* l;
   {
     spin_guard lk(lock_);
@@ -66,11 +93,35 @@ void task_base::complete(outcome o, std::exception_ptr e) noexcept {
     l->on_complete(this);
     l->release();
   }
-  if (core_) {
+  // Before unregistering: a shutdown waiting for this task may destroy
+  // the runtime as soon as it is gone from the registry.
+  if (watch_failure && (orphan_.fetch_or(kFailed, std::memory_order_acq_rel) & kHandleDropped)) {
+    report_orphan();
+  }
+  if (core_ && !blocking_) {
     runtime_core& core = *core_;
     core.unregister_task(this);
     note_task_finished(core);
   }
+}
+
+void task_base::drop_handle() noexcept {
+  if (orphan_.fetch_or(kHandleDropped, std::memory_order_acq_rel) & kFailed) report_orphan();
+}
+
+void task_base::report_orphan() noexcept {
+  logger* l = failure_log_;
+  if (!l) return;
+  try {
+    std::string m = task_label(id_, name());
+    m += blocking_ ? " (a blocking job)" : "";
+    m += " ended with an exception that no join can observe (its handle was dropped or "
+         "detached): ";
+    m += describe_exception(exception_);
+    l->log(log_level::error, "unhandled_exception", m);
+  } catch (...) {
+  }
+  if (l->policy() == unhandled_exception_policy::terminate) std::terminate();
 }
 
 void task_base::abort() noexcept {
@@ -134,7 +185,7 @@ void task_base::rethrow_outcome() const {
       try {
         std::rethrow_exception(exception_);
       } catch (...) {
-        throw join_error(join_error::kind::panicked, id_, name());
+        throw join_error(join_error::kind::panicked, id_, name(), describe_exception(exception_));
       }
     case outcome::pending:
       break;

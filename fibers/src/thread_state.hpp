@@ -9,12 +9,14 @@
 namespace weft::detail {
 
 class worker;
+class runtime_core;
 
 // thread_state must stay trivially destructible: Boost's own thread_local
 // scheduler may call into weft while thread_local objects are torn down.
 struct thread_state {
-  worker* w = nullptr;             // the weft worker this thread runs (or null)
-  cancel_context plain_ctx{};      // cancel scopes of a plain thread / main context
+  worker* w = nullptr;               // the weft worker this thread runs (or null)
+  runtime_core* blocking = nullptr;  // a blocking-pool thread: its runtime
+  cancel_context plain_ctx{};        // cancel scopes of a plain thread / main context
 };
 
 // tls() returns the calling thread's state. Out of line on purpose.

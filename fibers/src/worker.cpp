@@ -59,7 +59,8 @@ constexpr std::int64_t kForeignTimerGrace = 1000000;  // 1 ms
 // algorithm adapts a worker to Boost.Fiber's algorithm interface.
 class algorithm final : public boost::fibers::algo::algorithm {
  public:
-  algorithm(worker& w, std::shared_ptr<runtime_core> keep) noexcept : w_(w), keep_(std::move(keep)) {}
+  algorithm(worker& w, std::shared_ptr<runtime_core> keep) noexcept
+      : w_(w), keep_(std::move(keep)) {}
   void awakened(context* ctx) noexcept override { w_.awakened(ctx); }
   context* pick_next() noexcept override { return w_.pick_next(); }
   bool has_ready_fibers() const noexcept override { return w_.has_ready_fibers(); }
@@ -79,7 +80,6 @@ void on_wake(evutil_socket_t fd, short, void*) {
   }
 }
 
-
 bool is_pinned(const context* ctx) noexcept {
   if (ctx->is_context(boost::fibers::type::pinned_context)) return true;
   const task_base* t = task_of(ctx);
@@ -96,7 +96,9 @@ worker::worker(runtime_core& core, std::uint32_t index) : core_(core), index_(in
   // does not use them: a park's deadline arms the worker's own timerfd
   // (CLOCK_MONOTONIC, ns resolution), and only when the deadline changed.
   base_ = event_base_new();
-  if (!base_) throw std::system_error(errno ? errno : EMFILE, std::generic_category(), "weft: event_base_new");
+  if (!base_)
+    throw std::system_error(errno ? errno : EMFILE, std::generic_category(),
+                            "weft: event_base_new");
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (wake_fd_ < 0 || timer_fd_ < 0) {
@@ -280,8 +282,8 @@ context* worker::pick() noexcept {
     }
   }
   if (shared_countdown_ > 0) --shared_countdown_;
-  if (dispatcher_ && (notified_.load(std::memory_order_relaxed) ||
-                      ticks_ - last_dispatch_ >= kDispatchEvery)) {
+  if (dispatcher_ &&
+      (notified_.load(std::memory_order_relaxed) || ticks_ - last_dispatch_ >= kDispatchEvery)) {
     notified_.store(false, std::memory_order_relaxed);
     last_dispatch_ = ticks_;
     return std::exchange(dispatcher_, nullptr);

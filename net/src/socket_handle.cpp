@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
+#include "weft/fibers/log.hpp"
 #include "weft/net/error.hpp"
 
 namespace weft::net::detail {
@@ -141,7 +143,14 @@ weft::result<socket_handle> socket_handle::accept_from(socket_address* peer,
       case ENOMEM: {
         // Out of descriptors or memory: the connection stays queued. Wait
         // (never spin) until the back-off ends, a new connection arrives or
-        // the listener closes, then try again.
+        // the listener closes, then try again. Said once per episode (the
+        // first back-off of this accept), through the log sink.
+        if (backoff == milliseconds(10)) {
+          std::string m = "accept on descriptor " + std::to_string(src_->fd()) + ": " +
+                          std::generic_category().message(e) +
+                          "; backing off (10 ms doubling to 1 s) until it succeeds";
+          weft::detail::report(weft::log_level::warn, "accept", m);
+        }
         const time::instant wake = std::min(deadline, time::clock::now() + backoff);
         auto r = src_->wait(io_dir::read, snap, to_ns(wake));
         if (!r && !(r.error() == weft::errc::timeout && wake < deadline)) return r.error();

@@ -183,7 +183,8 @@ TEST_CASE("blocking: jobs spawned and joined from plain threads", "[fibers][bloc
     for (int t = 0; t < 4; ++t) {
       ts.emplace_back([&h, &total, t] {
         std::vector<weft::join_handle<long>> hs;
-        for (long i = 0; i < 50; ++i) hs.push_back(h.spawn_blocking([t, i] { return t * 1000L + i; }));
+        for (long i = 0; i < 50; ++i)
+          hs.push_back(h.spawn_blocking([t, i] { return t * 1000L + i; }));
         for (auto& j : hs) total.fetch_add(j.join());
       });
     }
@@ -194,7 +195,8 @@ TEST_CASE("blocking: jobs spawned and joined from plain threads", "[fibers][bloc
   leaks.finish();
 }
 
-TEST_CASE("blocking: shutdown cancels queued jobs and waits for the running one", "[fibers][blocking]") {
+TEST_CASE("blocking: shutdown cancels queued jobs and waits for the running one",
+          "[fibers][blocking]") {
   weft_test::leak_check leaks;
   std::atomic<bool> release{false}, started{false}, queued_ran{false};
   weft::join_handle<int> running;
@@ -246,7 +248,8 @@ TEST_CASE("blocking: idle pool threads retire after the keep-alive", "[fibers][b
 // once the last thread retired (metrics showed blocking_idle 2^64-1) and the
 // next job was queued with no thread to run it. Found by this suite; fixed
 // in b407138.
-TEST_CASE("blocking: a job submitted after the pool's threads retired still runs", "[fibers][blocking][regression]") {
+TEST_CASE("blocking: a job submitted after the pool's threads retired still runs",
+          "[fibers][blocking][regression]") {
   auto rt = weft::builder::multi_thread()
                 .worker_threads(1)
                 .max_blocking_threads(2)
@@ -284,4 +287,81 @@ TEST_CASE("blocking: a job submitted after the pool's threads retired still runs
   INFO("rounds where the busy thread took the job meant for the idle one: " << stolen);
   CHECK(idle_after_retire == 0);
   CHECK(late_job_ran);
+}
+
+TEST_CASE("blocking: a blocking job reaches its runtime (issue 9)",
+          "[fibers][blocking][regression]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  weft_test::leak_check leaks;
+  {
+    auto rt = weft_test::make_runtime(workers);
+    const int got = rt.block_on([] {
+      return weft::spawn_blocking([] {
+               // handle::current(), spawn and spawn_blocking all work here, as
+               // in Tokio; joins block this pool thread, not a worker.
+               weft::handle h = weft::handle::current();
+               int sum = weft::spawn([] { return 1; }).join();
+               sum += h.spawn([] { return 10; }).join();
+               sum += weft::spawn_blocking([] { return 100; }).join();
+               return sum + (weft::handle::try_current() ? 1000 : 0);
+             })
+          .join();
+    });
+    CHECK(got == 1111);
+  }
+  leaks.finish();
+}
+
+TEST_CASE("blocking: the paused clock resumes auto-advance when a blocking job ends (issue 9)",
+          "[fibers][blocking][time][regression]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  weft_test::leak_check leaks;
+  {
+    auto rt = weft_test::make_runtime(workers, /*paused=*/true);
+    const bool ok = rt.block_on([] {
+      const auto t0 = weft::time::clock::now();
+      auto sleeper = weft::spawn([] { weft::time::sleep(15s); });
+      // The job ends only once the sleeper is parked: auto-advance was held
+      // back by the job, and must go on without anyone joining it first.
+      auto job = weft::spawn_blocking(
+          [&] { return weft_test::spin_until([&] { return weft_test::in_weft_wait(sleeper); }); });
+      sleeper.join();
+      const bool parked = job.join();
+      return parked && weft::time::clock::now() - t0 >= 15s;
+    });
+    CHECK(ok);
+  }
+  leaks.finish();
+}
+
+TEST_CASE("blocking: shutdown_timeout bounds a running blocking job (issue 9)",
+          "[fibers][blocking][shutdown][regression]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  const auto bound = GENERATE(0ms, 100ms);
+  INFO("bound " << bound.count() << " ms");
+  std::atomic<bool> release{false}, started{false}, finished{false};
+  weft::shutdown_result r;
+  {
+    auto rt = weft_test::make_runtime(workers);
+    rt.block_on([&] {
+      auto h = weft::spawn_blocking([&] {
+        started = true;
+        (void)hold(release, 60s);  // the blocking work: until released
+        finished = true;
+      });
+      while (!started.load()) weft::this_fiber::yield();
+      h.detach();
+    });
+    WEFT_TEST_LSAN_DISABLER;         // the core stays alive for the job's thread
+    r = rt.shutdown_timeout(bound);  // returns: the job is still held
+  }
+  CHECK_FALSE(r);
+  CHECK_FALSE(finished.load());
+  REQUIRE(r.still_running.size() == 1);
+  CHECK(r.still_running[0].blocking);
+  release = true;
+  CHECK(weft_test::spin_until([&] { return finished.load(); }));
 }

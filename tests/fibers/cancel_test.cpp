@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 static_assert(!std::is_base_of_v<std::exception, weft::cancelled>,
               "weft::cancelled must not be caught by catch (const std::exception&)");
 
-TEST_CASE("cancel: abort of a sleeping fiber unwinds it and join reports cancelled", "[fibers][cancel]") {
+TEST_CASE("cancel: abort of a sleeping fiber unwinds it and join reports cancelled",
+          "[fibers][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -303,7 +304,8 @@ struct waits_in_destructor {
 };
 }  // namespace
 
-TEST_CASE("cancel: cancellation is delivered once, so destructors can still wait", "[fibers][cancel]") {
+TEST_CASE("cancel: cancellation is delivered once, so destructors can still wait",
+          "[fibers][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;

@@ -3,6 +3,8 @@
 // fibers/ saturates instead of overflowing, so "sleep forever" parks for
 // good and a far timeout never fires. Each extreme is checked on a paused
 // clock (auto-advance makes "a long time" instant) at every flavour.
+#include "weft/fibers/detail/deadline.hpp"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -13,7 +15,6 @@
 #include <string>
 
 #include "support/runtime_fixture.hpp"
-#include "weft/fibers/detail/deadline.hpp"
 
 using namespace std::chrono_literals;
 using weft::time::clock;
@@ -72,8 +73,8 @@ TEST_CASE("deadline: conversions saturate instead of overflowing (issue 9)",
   CHECK(deadline_after_ns(kFarAway - 10, 20ns) == no_deadline);
   CHECK(weft::detail::deadline_at(clock::time_point::max()) == no_deadline);
   CHECK(weft::detail::deadline_at(clock::time_point::min()) == 0);
-  CHECK(weft::detail::deadline_at(std::chrono::time_point<weft::time::clock, std::chrono::hours>::max()) ==
-        no_deadline);
+  CHECK(weft::detail::deadline_at(
+            std::chrono::time_point<weft::time::clock, std::chrono::hours>::max()) == no_deadline);
   CHECK(weft::detail::deadline_at(std::chrono::steady_clock::time_point::max()) == no_deadline);
   CHECK(weft::detail::deadline_at(std::chrono::system_clock::time_point::max()) == no_deadline);
   const std::int64_t past = weft::detail::deadline_at(std::chrono::system_clock::time_point::min());
@@ -109,7 +110,8 @@ TEST_CASE("deadline: sleep_until a far time point of any clock parks for good (i
     int n = 0;
     n += parks_for_good([] { weft::time::sleep_until(clock::time_point::max()); });
     n += parks_for_good([] {
-      weft::time::sleep_until(std::chrono::time_point<weft::time::clock, std::chrono::hours>::max());
+      weft::time::sleep_until(
+          std::chrono::time_point<weft::time::clock, std::chrono::hours>::max());
     });
     n += parks_for_good(
         [] { weft::time::sleep_until(std::chrono::steady_clock::time_point::max()); });
@@ -151,8 +153,8 @@ TEST_CASE("deadline: a huge timeout never fires, its callable's value comes back
       n += r && *r == 7;
     });
     for (auto r : {weft::time::timeout_at(clock::time_point::max(), body),
-                   weft::time::timeout_at(std::chrono::time_point<weft::time::clock, std::chrono::hours>::max(),
-                                          body),
+                   weft::time::timeout_at(
+                       std::chrono::time_point<weft::time::clock, std::chrono::hours>::max(), body),
                    weft::time::timeout_at(std::chrono::steady_clock::time_point::max(), body)}) {
       n += r && *r == 7;
     }

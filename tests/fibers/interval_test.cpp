@@ -103,7 +103,8 @@ TEST_CASE("interval: ticks are one period apart on a paused clock", "[fibers][in
       outcome r;
       const auto t0 = clock::now();
       auto iv = weft::time::make_interval(25ms);
-      r.period_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(iv.period()).count());
+      r.period_ms = static_cast<long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(iv.period()).count());
       r.default_burst = iv.behavior() == missed_tick_behavior::burst;
       for (int i = 0; i < 5; ++i) {
         r.returned.push_back(ms_since(t0, iv.tick()));
@@ -145,10 +146,10 @@ TEST_CASE("interval: lateness up to 5 ms is not a missed tick", "[fibers][interv
     long next_ms;
   };
   const lateness_case cases[] = {
-      {4, missed_tick_behavior::delay, 20}, {5, missed_tick_behavior::delay, 20},
-      {6, missed_tick_behavior::delay, 26}, {6, missed_tick_behavior::skip, 20},
-      {6, missed_tick_behavior::burst, 20}, {5, missed_tick_behavior::skip, 20},
-      {17, missed_tick_behavior::skip, 30}, {17, missed_tick_behavior::delay, 37},
+      {4, missed_tick_behavior::delay, 20},  {5, missed_tick_behavior::delay, 20},
+      {6, missed_tick_behavior::delay, 26},  {6, missed_tick_behavior::skip, 20},
+      {6, missed_tick_behavior::burst, 20},  {5, missed_tick_behavior::skip, 20},
+      {17, missed_tick_behavior::skip, 30},  {17, missed_tick_behavior::delay, 37},
       {17, missed_tick_behavior::burst, 20},
   };
   const int workers = GENERATE(0, 1);
@@ -159,9 +160,9 @@ TEST_CASE("interval: lateness up to 5 ms is not a missed tick", "[fibers][interv
     const auto got = rt.block_on([c] {
       const auto t0 = clock::now();
       auto iv = weft::time::make_interval(10ms, c.behavior);
-      (void)iv.tick();                                       // at 0
+      (void)iv.tick();  // at 0
       weft::time::sleep(std::chrono::milliseconds(10 + c.late_ms));
-      const long returned = ms_since(t0, iv.tick());         // the tick due at 10
+      const long returned = ms_since(t0, iv.tick());  // the tick due at 10
       return std::pair<long, long>(returned, ms_since(t0, iv.next_tick()));
     });
     CHECK(got.first == 10);
@@ -185,13 +186,13 @@ TEST_CASE("interval: make_interval_at starts at the given instant and reset rest
     auto iv = weft::time::make_interval_at(t0 + 50ms, 20ms, missed_tick_behavior::skip);
     r.first_returned = ms_since(t0, iv.tick());
     r.first_completed = ms_since(t0, clock::now());
-    r.second = ms_since(t0, iv.tick());            // 70
-    weft::time::sleep(3ms);                        // now 73
-    iv.reset();                                    // next: 73 + 20
+    r.second = ms_since(t0, iv.tick());  // 70
+    weft::time::sleep(3ms);              // now 73
+    iv.reset();                          // next: 73 + 20
     r.after_reset = ms_since(t0, iv.tick());
     r.after_reset_completed = ms_since(t0, clock::now());
     iv.set_missed_tick_behavior(missed_tick_behavior::delay);
-    weft::time::sleep(30ms);                       // now 123; the tick due at 113 is late
+    weft::time::sleep(30ms);  // now 123; the tick due at 113 is late
     (void)iv.tick();
     r.set_behavior_next = ms_since(t0, iv.next_tick());  // delay: 123 + 20
     return r;

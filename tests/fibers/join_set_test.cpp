@@ -331,7 +331,8 @@ TEST_CASE("join_set: many tasks joined in completion order", "[fibers][join_set]
   leaks.finish();
 }
 
-TEST_CASE("join_set: many tasks joined in completion order (stress)", "[fibers][join_set][.stress]") {
+TEST_CASE("join_set: many tasks joined in completion order (stress)",
+          "[fibers][join_set][.stress]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Tests of weft::errc, weft::error_category and weft::result (result.hpp).
+#include "weft/fibers/result.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <system_error>
-
-#include "weft/fibers/result.hpp"
 
 TEST_CASE("result: errc codes have weft's category and messages", "[fibers][result]") {
   const std::error_category& cat = weft::error_category();
@@ -37,7 +37,8 @@ TEST_CASE("result: errc::timeout is std::errc::timed_out, cancelled is operation
   CHECK(weft::make_error_condition(weft::errc::full) == weft::make_error_code(weft::errc::full));
 }
 
-TEST_CASE("result: result<T> holds a value or an error and value() throws system_error", "[fibers][result]") {
+TEST_CASE("result: result<T> holds a value or an error and value() throws system_error",
+          "[fibers][result]") {
   weft::result<int> ok = 5;
   CHECK(ok.has_value());
   CHECK(*ok == 5);

@@ -95,8 +95,9 @@ TEST_CASE("runtime: builder rejects invalid settings with config_error", "[fiber
              Catch::Contains("stack_size"));
   CHECK_THAT(config_message(builder::current_thread().stack_size(16 * 1024 - 1)),
              Catch::Contains("stack_size"));
-  CHECK_THAT(config_message(builder::multi_thread().worker_threads(1).stack_size(64 * 1024 * 1024 + 1)),
-             Catch::Contains("stack_size"));
+  CHECK_THAT(
+      config_message(builder::multi_thread().worker_threads(1).stack_size(64 * 1024 * 1024 + 1)),
+      Catch::Contains("stack_size"));
   CHECK_THAT(config_message(builder::multi_thread().worker_threads(1).event_interval(0)),
              Catch::Contains("event_interval"));
   CHECK_THAT(config_message(builder::multi_thread().worker_threads(1).max_blocking_threads(0)),
@@ -115,19 +116,22 @@ TEST_CASE("runtime: builder rejects invalid settings with config_error", "[fiber
   CHECK_THROWS_AS(builder::current_thread().event_interval(0).build(), std::invalid_argument);
   // The limits themselves are accepted.
   CHECK(config_message(builder::current_thread().stack_size(16 * 1024)).empty());
-  CHECK(config_message(builder::multi_thread().worker_threads(1).stack_size(64 * 1024 * 1024)).empty());
+  CHECK(config_message(builder::multi_thread().worker_threads(1).stack_size(64 * 1024 * 1024))
+            .empty());
   CHECK(config_message(builder::multi_thread().worker_threads(1).event_interval(1)).empty());
 }
 
 // Regression: worker_threads(0) used to be taken as "one per core" (the
 // unset default), so it never threw although build() documents
 // "config_error for 0 workers". Found by this suite, fixed in runtime.cpp.
-TEST_CASE("runtime: builder rejects worker_threads(0) with config_error", "[fibers][runtime][regression]") {
+TEST_CASE("runtime: builder rejects worker_threads(0) with config_error",
+          "[fibers][runtime][regression]") {
   CHECK_THAT(config_message(weft::builder::multi_thread().worker_threads(0)),
              Catch::Contains("worker_threads(0)"));
 }
 
-TEST_CASE("runtime: the default multi-thread builder starts one worker per core", "[fibers][runtime]") {
+TEST_CASE("runtime: the default multi-thread builder starts one worker per core",
+          "[fibers][runtime]") {
   auto rt = weft::builder::multi_thread().build();
   const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   CHECK(rt.get_handle().worker_count() == cores);
@@ -135,7 +139,8 @@ TEST_CASE("runtime: the default multi-thread builder starts one worker per core"
   CHECK(rt.block_on([] { return weft::handle::current().worker_count(); }) == cores);
 }
 
-TEST_CASE("runtime: handle::current() throws no_runtime_error on a plain thread", "[fibers][runtime]") {
+TEST_CASE("runtime: handle::current() throws no_runtime_error on a plain thread",
+          "[fibers][runtime]") {
   CHECK_THROWS_AS(weft::handle::current(), weft::no_runtime_error);
   CHECK_FALSE(weft::handle::try_current().has_value());
   CHECK_THROWS_AS(weft::spawn([] { return 1; }), weft::no_runtime_error);
@@ -225,7 +230,8 @@ TEST_CASE("runtime: block_on from inside a fiber throws std::logic_error", "[fib
   leaks.finish();
 }
 
-TEST_CASE("runtime: a current-thread runtime refuses block_on from another thread", "[fibers][runtime]") {
+TEST_CASE("runtime: a current-thread runtime refuses block_on from another thread",
+          "[fibers][runtime]") {
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(0);
@@ -247,7 +253,8 @@ TEST_CASE("runtime: a current-thread runtime refuses block_on from another threa
   leaks.finish();
 }
 
-TEST_CASE("runtime: a current-thread runtime runs fibers only inside block_on", "[fibers][runtime]") {
+TEST_CASE("runtime: a current-thread runtime runs fibers only inside block_on",
+          "[fibers][runtime]") {
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(0);
@@ -294,7 +301,8 @@ TEST_CASE("runtime: metrics count spawned and live fibers", "[fibers][runtime]")
       std::atomic<bool> release{false};
       std::vector<weft::join_handle<void>> hs;
       for (int i = 0; i < 50; ++i) {
-        hs.push_back(weft::spawn([&release] { weft_test::spin_until([&] { return release.load(); }); }));
+        hs.push_back(
+            weft::spawn([&release] { weft_test::spin_until([&] { return release.load(); }); }));
       }
       // 50 fibers plus this block_on fiber.
       r.alive_while_parked = weft::handle::current().metrics().fibers_alive;
@@ -302,19 +310,22 @@ TEST_CASE("runtime: metrics count spawned and live fibers", "[fibers][runtime]")
       for (auto& h : hs) h.join();
       r.spawned = weft::handle::current().metrics().fibers_spawned;
       // A joined fiber is counted out just after its joiner is woken.
-      r.drained = weft_test::spin_until([] { return weft::handle::current().metrics().fibers_alive == 1; });
+      r.drained =
+          weft_test::spin_until([] { return weft::handle::current().metrics().fibers_alive == 1; });
       return r;
     });
     CHECK(before.fibers_alive == 0);
     CHECK(s.alive_while_parked == 51);
     CHECK(s.spawned - before.fibers_spawned == 51);
     CHECK(s.drained);
-    CHECK(rt.get_handle().metrics().workers == (workers == 0 ? 1u : static_cast<std::size_t>(workers)));
+    CHECK(rt.get_handle().metrics().workers ==
+          (workers == 0 ? 1u : static_cast<std::size_t>(workers)));
   }
   leaks.finish();
 }
 
-TEST_CASE("runtime: a handle that outlives its runtime spawns cancelled tasks", "[fibers][runtime]") {
+TEST_CASE("runtime: a handle that outlives its runtime spawns cancelled tasks",
+          "[fibers][runtime]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -334,7 +345,8 @@ TEST_CASE("runtime: a handle that outlives its runtime spawns cancelled tasks", 
   leaks.finish();
 }
 
-TEST_CASE("runtime: moving a runtime keeps it and move-assigning shuts the old one down", "[fibers][runtime]") {
+TEST_CASE("runtime: moving a runtime keeps it and move-assigning shuts the old one down",
+          "[fibers][runtime]") {
   weft_test::leak_check leaks;
   {
     std::atomic<int> unwound{0};
@@ -342,10 +354,10 @@ TEST_CASE("runtime: moving a runtime keeps it and move-assigning shuts the old o
     auto a = weft_test::make_runtime(2);
     auto b = weft_test::make_runtime(1);
     b.spawn([&] {
-      weft_test::on_destroy flag(unwound);
-      started.store(true);
-      weft::time::sleep(24h);
-    }).detach();
+       weft_test::on_destroy flag(unwound);
+       started.store(true);
+       weft::time::sleep(24h);
+     }).detach();
     REQUIRE(weft_test::spin_until([&] { return started.load(); }));
     weft::runtime c(std::move(a));
     CHECK(c.block_on([] { return 2; }) == 2);
@@ -380,7 +392,8 @@ TEST_CASE("runtime: a fiber of one runtime joins a task of another", "[fibers][r
 }
 
 TEST_CASE("runtime: worker threads carry the configured name", "[fibers][runtime]") {
-  auto rt = weft::builder::multi_thread().worker_threads(2).thread_name("my-very-long-prefix").build();
+  auto rt =
+      weft::builder::multi_thread().worker_threads(2).thread_name("my-very-long-prefix").build();
   const std::string name = rt.block_on([] {
     char buf[32] = {};
     ::pthread_getname_np(::pthread_self(), buf, sizeof buf);
@@ -405,10 +418,12 @@ TEST_CASE("runtime: stack_size sets the usable fiber stack", "[fibers][runtime][
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
   {
-    auto b = workers == 0 ? weft::builder::current_thread() : weft::builder::multi_thread().worker_threads(2);
+    auto b = workers == 0 ? weft::builder::current_thread()
+                          : weft::builder::multi_thread().worker_threads(2);
     auto rt = b.stack_size(2 * 1024 * 1024).build();
     // 1 MiB of frames: far beyond the 128 KiB default, within 2 MiB.
-    const int r = rt.block_on([] { return weft::spawn([] { return use_stack(1024 * 1024); }).join(); });
+    const int r =
+        rt.block_on([] { return weft::spawn([] { return use_stack(1024 * 1024); }).join(); });
     CHECK(r > 0);
   }
   leaks.finish();

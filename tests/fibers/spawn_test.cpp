@@ -82,7 +82,8 @@ TEST_CASE("spawn: join returns each fiber's value", "[fibers][spawn]") {
   leaks.finish();
 }
 
-TEST_CASE("spawn: arguments are decayed copies and move-only arguments are moved in", "[fibers][spawn]") {
+TEST_CASE("spawn: arguments are decayed copies and move-only arguments are moved in",
+          "[fibers][spawn]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -98,7 +99,8 @@ TEST_CASE("spawn: arguments are decayed copies and move-only arguments are moved
     const outcome o = rt.block_on([] {
       outcome r;
       auto p = std::make_unique<int>(41);
-      r.from_unique = weft::spawn([](std::unique_ptr<int> q) { return *q + 1; }, std::move(p)).join();
+      r.from_unique =
+          weft::spawn([](std::unique_ptr<int> q) { return *q + 1; }, std::move(p)).join();
       r.moved_from = p == nullptr;
       std::string s = "abc";
       r.copied = weft::spawn([](std::string mine) { return mine += "d"; }, s).join();
@@ -150,7 +152,8 @@ TEST_CASE("spawn: fibers spawned from 4 plain threads are all joined", "[fibers]
   leaks.finish();
 }
 
-TEST_CASE("spawn: 100k fibers spawned from 4 plain threads are all joined", "[fibers][spawn][.stress]") {
+TEST_CASE("spawn: 100k fibers spawned from 4 plain threads are all joined",
+          "[fibers][spawn][.stress]") {
   const int workers = GENERATE(1, 4);
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -160,14 +163,16 @@ TEST_CASE("spawn: 100k fibers spawned from 4 plain threads are all joined", "[fi
   leaks.finish();
 }
 
-TEST_CASE("spawn: weft::spawn and friends outside a runtime throw no_runtime_error", "[fibers][spawn]") {
+TEST_CASE("spawn: weft::spawn and friends outside a runtime throw no_runtime_error",
+          "[fibers][spawn]") {
   CHECK_THROWS_AS(weft::spawn([] {}), weft::no_runtime_error);
   CHECK_THROWS_AS(weft::spawn_with({"x"}, [] {}), weft::no_runtime_error);
   CHECK_THROWS_AS(weft::spawn_pinned([] {}), weft::no_runtime_error);
   CHECK_THROWS_AS(weft::spawn_blocking([] {}), weft::no_runtime_error);
 }
 
-TEST_CASE("spawn: fibers spawned on one worker run in parallel on idle workers", "[fibers][spawn]") {
+TEST_CASE("spawn: fibers spawned on one worker run in parallel on idle workers",
+          "[fibers][spawn]") {
   // Each fiber holds its worker (it never suspends) until all of them run
   // at once: only possible if the spawned fibers were shared with the idle
   // workers. Work-sharing hands work over when it is queued, so the workers
@@ -178,7 +183,8 @@ TEST_CASE("spawn: fibers spawned on one worker run in parallel on idle workers",
   auto rt = weft_test::make_runtime(workers);
   weft::handle h = rt.get_handle();
   // At start-up every worker parks once and stays parked while idle.
-  REQUIRE(weft_test::spin_until([&] { return h.metrics().parks >= static_cast<std::uint64_t>(workers); }));
+  REQUIRE(weft_test::spin_until(
+      [&] { return h.metrics().parks >= static_cast<std::uint64_t>(workers); }));
   bool together = false;
   for (int round = 0; round < 3 && !together; ++round) {
     together = rt.block_on([workers] {
@@ -210,7 +216,8 @@ TEST_CASE("spawn: fibers spawned on one worker run in parallel on idle workers",
 // burst every further push woke nobody: fibers that do not suspend ran one
 // after another while the other workers slept. Found by this suite (it then
 // took 3 x 5 s here); fixed by chaining wake-ups of shared work.
-TEST_CASE("spawn: a burst of spawns onto parked workers wakes enough of them", "[fibers][spawn][regression]") {
+TEST_CASE("spawn: a burst of spawns onto parked workers wakes enough of them",
+          "[fibers][spawn][regression]") {
   constexpr int kWorkers = 4;
   constexpr int kFibers = 3;
   auto rt = weft_test::make_runtime(kWorkers);
@@ -289,7 +296,8 @@ TEST_CASE("spawn: spawn_pinned fibers never change thread", "[fibers][spawn]") {
   leaks.finish();
 }
 
-TEST_CASE("spawn: a pinned fiber spawned from a plain thread stays on one worker", "[fibers][spawn]") {
+TEST_CASE("spawn: a pinned fiber spawned from a plain thread stays on one worker",
+          "[fibers][spawn]") {
   auto rt = weft_test::make_runtime(4);
   auto h = rt.get_handle().spawn_pinned([] {
     const long home = weft_test::thread_id();
@@ -449,7 +457,8 @@ TEST_CASE("join_handle: a fiber's exception is carried through join", "[fibers][
   leaks.finish();
 }
 
-TEST_CASE("join_handle: a plain thread joins fibers of a multi-thread runtime", "[fibers][join_handle]") {
+TEST_CASE("join_handle: a plain thread joins fibers of a multi-thread runtime",
+          "[fibers][join_handle]") {
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(2, /*paused=*/true);
@@ -511,7 +520,8 @@ TEST_CASE("spawn: ids are unique and match this_fiber::id() and spawn_with names
     }
     std::sort(ids.begin(), ids.end());
     r.duplicate_ids = static_cast<int>(ids.end() - std::unique(ids.begin(), ids.end()));
-    r.name = weft::spawn_with({"worker-a"}, [] { return std::string(weft::this_fiber::name()); }).join();
+    r.name =
+        weft::spawn_with({"worker-a"}, [] { return std::string(weft::this_fiber::name()); }).join();
     r.unnamed = weft::spawn([] { return std::string(weft::this_fiber::name()); }).join();
     return r;
   });

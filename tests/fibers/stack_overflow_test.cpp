@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Stack overflow in a fiber: the process dies by SIGSEGV after printing which
-// fiber overflowed (fibers/src/stack_overflow.cpp). Catch2 has no death
-// tests, so each case forks and re-executes this binary in the child, which
-// runs the hidden "stack: child process" case: a fresh process, so weft
-// installs its SIGSEGV handler there (it does so once per process, and
-// Catch2 restores its own saved handlers after each test case). The parent
-// checks how the child died and what it printed on stderr.
-#include <fcntl.h>
+// fiber overflowed (fibers/src/stack_overflow.cpp). Each case runs in a
+// child process (support/child_process.hpp) running the hidden "stack:
+// child process" case: a fresh process, so weft installs its SIGSEGV
+// handler there (it does so once per process, and Catch2 restores its own
+// saved handlers after each test case).
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -17,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "support/child_process.hpp"
 #include "support/runtime_fixture.hpp"
 
 namespace {
@@ -33,45 +30,10 @@ __attribute__((noinline)) int recurse(int depth) {
   return recurse(depth + 1) + frame[depth % sizeof frame];
 }
 
-struct death {
-  bool signalled = false;
-  int signal = 0;
-  int exit_code = -1;
-  std::string stderr_text;
-};
+using death = weft_test::child_end;
 
-// run_child() re-executes this test binary with `mode` in the environment
-// and returns how it ended and its stderr.
 death run_child(const std::string& mode) {
-  death d;
-  int fds[2];
-  if (::pipe(fds) != 0) return d;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    ::dup2(fds[1], 2);
-    ::close(fds[1]);
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    if (devnull >= 0) ::dup2(devnull, 1);
-    ::setenv(kChildEnv, mode.c_str(), 1);
-    ::execl("/proc/self/exe", "weft_fibers_tests", "stack: child process", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  char buf[512];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n <= 0) break;
-    d.stderr_text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid) {
-    d.signalled = WIFSIGNALED(status);
-    if (d.signalled) d.signal = WTERMSIG(status);
-    if (WIFEXITED(status)) d.exit_code = WEXITSTATUS(status);
-  }
-  return d;
+  return weft_test::run_child("stack: child process", kChildEnv, mode);
 }
 
 }  // namespace
@@ -103,7 +65,8 @@ TEST_CASE("stack: overflow in a fiber kills the process with a report", "[fibers
   INFO("child stderr: " << d.stderr_text);
   CHECK(d.signalled);
   CHECK(d.signal == SIGSEGV);
-  CHECK_THAT(d.stderr_text, Catch::Contains("weft: stack overflow in fiber") && Catch::Contains("'deep'") &&
+  CHECK_THAT(d.stderr_text, Catch::Contains("weft: stack overflow in fiber") &&
+                                Catch::Contains("'deep'") &&
                                 Catch::Contains("stack size 65536 bytes"));
 }
 

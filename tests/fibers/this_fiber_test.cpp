@@ -7,8 +7,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
-#include <memory>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -77,7 +77,8 @@ TEST_CASE("this_fiber: on_fiber, id and name", "[fibers][this_fiber]") {
   CHECK_FALSE(o.blocking_on_fiber);
 }
 
-TEST_CASE("this_fiber: yield hands the worker to the other ready fibers in turn", "[fibers][this_fiber]") {
+TEST_CASE("this_fiber: yield hands the worker to the other ready fibers in turn",
+          "[fibers][this_fiber]") {
   // On one worker, two fibers that yield alternate strictly.
   const int workers = GENERATE(0, 1);
   INFO(weft_test::flavour_name(workers));
@@ -121,7 +122,8 @@ TEST_CASE("this_fiber: wait_readable wakes when a pipe gets data", "[fibers][thi
         auto res = weft::this_fiber::wait_readable(p.read_end());
         char buf[16] = {};
         const ssize_t n = res ? ::read(p.read_end(), buf, sizeof buf) : -1;
-        return std::make_pair(res.has_value(), n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "");
+        return std::make_pair(res.has_value(),
+                              n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "");
       });
       weft_test::spin_until([&] { return weft_test::in_weft_wait(reader); });
       const ssize_t w = ::write(p.write_end(), "weft", 4);
@@ -154,7 +156,8 @@ TEST_CASE("this_fiber: wait_writable returns at once when there is room, waits w
       outcome r;
       r.room = weft::this_fiber::wait_writable(p.write_end()).has_value();
       r.filled = fill(p.write_end());
-      auto writer = weft::spawn([&p] { return weft::this_fiber::wait_writable(p.write_end()).has_value(); });
+      auto writer =
+          weft::spawn([&p] { return weft::this_fiber::wait_writable(p.write_end()).has_value(); });
       r.was_parked = weft_test::spin_until([&] { return weft_test::in_weft_wait(writer); });
       // Drain the pipe: the writer becomes ready.
       char buf[4096];
@@ -200,7 +203,8 @@ TEST_CASE("this_fiber: wait_readable times out on a pipe with no data (paused cl
       // The same fd still works afterwards.
       const ssize_t w = ::write(p.write_end(), "x", 1);
       (void)w;
-      r.readable_later = weft::this_fiber::wait_readable(p.read_end(), clock::now() + 5s).has_value();
+      r.readable_later =
+          weft::this_fiber::wait_readable(p.read_end(), clock::now() + 5s).has_value();
       return r;
     });
     CHECK(o.timed_out);
@@ -211,7 +215,8 @@ TEST_CASE("this_fiber: wait_readable times out on a pipe with no data (paused cl
   leaks.finish();
 }
 
-TEST_CASE("this_fiber: wait_readable reports hang-up when the writer closes", "[fibers][this_fiber][io]") {
+TEST_CASE("this_fiber: wait_readable reports hang-up when the writer closes",
+          "[fibers][this_fiber][io]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -235,7 +240,8 @@ TEST_CASE("this_fiber: wait_readable reports hang-up when the writer closes", "[
   leaks.finish();
 }
 
-TEST_CASE("this_fiber: a fiber waiting on an fd can be aborted", "[fibers][this_fiber][io][cancel]") {
+TEST_CASE("this_fiber: a fiber waiting on an fd can be aborted",
+          "[fibers][this_fiber][io][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -261,7 +267,9 @@ TEST_CASE("this_fiber: a fiber waiting on an fd can be aborted", "[fibers][this_
       // harmless, and a new waiter sees it.
       const ssize_t w = ::write(p.write_end(), "y", 1);
       (void)w;
-      r.later_wait_ok = weft::spawn([&p] { return weft::this_fiber::wait_readable(p.read_end()).has_value(); }).join();
+      r.later_wait_ok = weft::spawn([&p] {
+                          return weft::this_fiber::wait_readable(p.read_end()).has_value();
+                        }).join();
       return r;
     });
     CHECK(o.res == "cancelled");
@@ -311,7 +319,8 @@ TEST_CASE("this_fiber: many fibers wait on many pipes", "[fibers][this_fiber][io
   leaks.finish();
 }
 
-TEST_CASE("this_fiber: readiness waits on a plain thread use poll", "[fibers][this_fiber][io][timing]") {
+TEST_CASE("this_fiber: readiness waits on a plain thread use poll",
+          "[fibers][this_fiber][io][timing]") {
   weft_test::pipe_fds p;
   REQUIRE(p.ok());
   CHECK(weft::this_fiber::wait_writable(p.write_end()).has_value());

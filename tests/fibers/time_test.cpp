@@ -93,7 +93,8 @@ TEST_CASE("time: sleep on a running clock lasts at least the duration", "[fibers
   CHECK(took >= 20ms);
 }
 
-TEST_CASE("time: sleep on a plain thread blocks it for at least the duration", "[fibers][time][timing]") {
+TEST_CASE("time: sleep on a plain thread blocks it for at least the duration",
+          "[fibers][time][timing]") {
   CHECK_FALSE(weft::this_fiber::on_fiber());
   const auto t0 = std::chrono::steady_clock::now();
   weft::time::sleep(20ms);
@@ -109,7 +110,8 @@ TEST_CASE("time: sleep on a plain thread blocks it for at least the duration", "
   CHECK(c >= b);
 }
 
-TEST_CASE("time: sleeping zero, a negative duration or until the past returns at once", "[fibers][time]") {
+TEST_CASE("time: sleeping zero, a negative duration or until the past returns at once",
+          "[fibers][time]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers, /*paused=*/true);
@@ -236,7 +238,8 @@ TEST_CASE("time: advance fires exactly the timers that are due", "[fibers][time]
   leaks.finish();
 }
 
-TEST_CASE("time: a paused clock is advanced from a plain thread through the handle", "[fibers][time]") {
+TEST_CASE("time: a paused clock is advanced from a plain thread through the handle",
+          "[fibers][time]") {
   weft_test::leak_check leaks;
   {
     auto rt = weft_test::make_runtime(2, /*paused=*/true);
@@ -299,7 +302,8 @@ TEST_CASE("time: sleep is a cancellation point on a paused clock too", "[fibers]
 // the second past a fiber the first had just woken, which then read a clock
 // beyond its deadline (about 10% of the wake-ups here, on 4 workers). Found
 // by this suite; fixed in b407138 (auto-advance serialized under one lock).
-TEST_CASE("time: a paused clock does not advance past a woken fiber", "[fibers][time][regression]") {
+TEST_CASE("time: a paused clock does not advance past a woken fiber",
+          "[fibers][time][regression]") {
   auto rt = weft_test::make_runtime(4, /*paused=*/true);
   const int late = rt.block_on([] {
     std::atomic<int> seen{0};
@@ -307,7 +311,8 @@ TEST_CASE("time: a paused clock does not advance past a woken fiber", "[fibers][
     for (int f = 0; f < 64; ++f) {
       hs.push_back(weft::spawn([&seen, f] {
         for (int i = 0; i < 20; ++i) {
-          const auto deadline = clock::now() + std::chrono::microseconds(100 * (1 + (f * 7 + i) % 50));
+          const auto deadline =
+              clock::now() + std::chrono::microseconds(100 * (1 + (f * 7 + i) % 50));
           weft::time::sleep_until(deadline);
           if (clock::now() != deadline) seen.fetch_add(1);
         }

@@ -168,7 +168,8 @@ TEST_CASE("timeout: nested timeouts each report at their own level", "[fibers][t
   CHECK(o.took3 == 5s);
 }
 
-TEST_CASE("timeout: an abort inside a timeout propagates as cancellation", "[fibers][timeout][cancel]") {
+TEST_CASE("timeout: an abort inside a timeout propagates as cancellation",
+          "[fibers][timeout][cancel]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -332,10 +333,13 @@ TEST_CASE("timeout: many fibers with staggered timeouts each time out at their d
             return i;
           });
           const auto took = clock::now() - t0;
-          const bool ok = i % 2 == 0 ? (!r && took == d) : (r && *r == i && took == std::chrono::milliseconds(i / 2));
+          const bool ok = i % 2 == 0 ? (!r && took == d)
+                                     : (r && *r == i && took == std::chrono::milliseconds(i / 2));
           if (ok) return std::string();
           return "i=" + std::to_string(i) + (r ? " value" : " timeout") + " after " +
-                 std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) + "us; ";
+                 std::to_string(
+                     std::chrono::duration_cast<std::chrono::microseconds>(took).count()) +
+                 "us; ";
         }));
       }
       std::string bad;

@@ -20,8 +20,7 @@ class interval {
  public:
   // interval() starts ticking at `start`. Errors: std::invalid_argument for
   // a period <= 0.
-  interval(instant start, duration period,
-           missed_tick_behavior b = missed_tick_behavior::burst);
+  interval(instant start, duration period, missed_tick_behavior b = missed_tick_behavior::burst);
   // interval() with a period of any std::chrono duration; one too long to
   // represent (hours::max()) saturates: the interval never ticks again
   // after its first tick.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "weft/fibers/detail/task.hpp"
@@ -19,7 +20,12 @@ class join_error : public std::runtime_error, public std::nested_exception {
  public:
   enum class kind { panicked, cancelled };
 
-  join_error(kind k, std::uint64_t id, const std::string& name);
+  // join_error() describes task `id` (`name` may be empty); `cause` is the
+  // task's exception described (see what()), empty when cancelled.
+  join_error(kind k, std::uint64_t id, const std::string& name, std::string_view cause = {});
+
+  // what() is "weft: task 3 'loader' panicked: std::runtime_error: disk
+  // full" (the exception's type and message), or "... was cancelled".
 
   // is_cancelled() is true when the task was aborted or shut down.
   bool is_cancelled() const noexcept { return kind_ == kind::cancelled; }
@@ -43,7 +49,16 @@ class join_handle {
   join_handle() noexcept = default;
   explicit join_handle(detail::task_ptr<detail::task<T>> t) noexcept : t_(std::move(t)) {}
   join_handle(join_handle&&) noexcept = default;
-  join_handle& operator=(join_handle&&) noexcept = default;
+  join_handle& operator=(join_handle&& o) noexcept {
+    if (this != &o) {
+      detach();
+      t_ = std::move(o.t_);
+    }
+    return *this;
+  }
+  // Dropping a handle detaches the task: an exception it throws is then
+  // handled by the runtime's unhandled_exception_policy.
+  ~join_handle() { detach(); }
 
   // join() waits for the task and returns its value.
   // Blocks: parks the calling fiber (or blocks the calling plain thread).
@@ -76,7 +91,15 @@ class join_handle {
   std::uint64_t id() const noexcept { return t_ ? t_->id() : 0; }
 
   // detach() lets the task run on without a handle (same as destruction).
-  void detach() noexcept { t_ = {}; }
+  // Nobody can observe its outcome any more: an exception it threw or will
+  // throw goes to the runtime's unhandled_exception_policy (reported
+  // through the log sink by default).
+  void detach() noexcept {
+    if (t_) {
+      t_->drop_handle();
+      t_ = {};
+    }
+  }
 
   // Internal: the task record.
   detail::task<T>* task() const noexcept { return t_.get(); }

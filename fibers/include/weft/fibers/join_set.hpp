@@ -26,7 +26,7 @@ class join_set_state final : public completion_listener {
   void on_complete(task_base* t) noexcept override {
     spin_guard lk(lock_);
     if (pending_.erase(t) == 0) return;  // already detached from the set
-    done_.push_back(t);                   // the reference moves along
+    done_.push_back(t);                  // the reference moves along
     wake_token w = waiters_.wake_one();
   }
 
@@ -84,13 +84,24 @@ class join_set_state final : public completion_listener {
     for (task_base* t : pending_) t->abort();
   }
 
-  // detach_all() forgets every task (they keep running, or finish aborted).
+  // detach_all() forgets every task (they keep running, or finish aborted);
+  // their handles are dropped outside the lock (a drop may log).
   void detach_all() noexcept {
-    spin_guard lk(lock_);
-    for (task_base* t : pending_) t->release();
-    for (task_base* t : done_) t->release();
-    pending_.clear();
-    done_.clear();
+    std::unordered_set<task_base*> pending;
+    std::deque<task_base*> done;
+    {
+      spin_guard lk(lock_);
+      pending.swap(pending_);
+      done.swap(done_);
+    }
+    for (task_base* t : pending) {
+      t->drop_handle();
+      t->release();
+    }
+    for (task_base* t : done) {
+      t->drop_handle();
+      t->release();
+    }
   }
 
   std::size_t size() const noexcept {

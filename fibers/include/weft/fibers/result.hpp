@@ -3,9 +3,8 @@
 // (closed, full, empty, timeout, cancelled) without exceptions.
 #pragma once
 
-#include <system_error>
-
 #include <boost/system/result.hpp>
+#include <system_error>
 
 namespace weft {
 

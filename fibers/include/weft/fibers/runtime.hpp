@@ -14,10 +14,12 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "weft/fibers/detail/core.hpp"
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/join_handle.hpp"
+#include "weft/fibers/log.hpp"
 
 namespace weft {
 
@@ -40,28 +42,57 @@ struct spawn_options {
   std::string name;
 };
 
+// unhandled_exception_policy says what the runtime does when a task's
+// exception can never be observed: the task was detached (its join_handle
+// dropped or detach()ed, its join_set destroyed) before or after it threw
+// (Tokio's unhandled_panic).
+enum class unhandled_exception_policy : std::uint8_t {
+  report,     // a log record (topic "unhandled_exception") names the task and the exception
+  ignore,     // nothing
+  terminate,  // the record, then std::terminate()
+};
+
+// task_info names a live task in reports.
+struct task_info {
+  std::uint64_t id = 0;
+  std::string name;       // "" when unnamed
+  bool blocking = false;  // a spawn_blocking job (running on the pool), not a fiber
+};
+
+// shutdown_result says how runtime::shutdown_timeout() ended. It converts
+// to true when everything finished in time.
+struct shutdown_result {
+  bool clean = true;
+  // still_running lists the tasks left when the bound passed: fibers stuck
+  // outside weft waits or swallowing weft::cancelled, and blocking jobs
+  // (which are never interrupted; their threads finish on their own).
+  std::vector<task_info> still_running;
+  explicit operator bool() const noexcept { return clean; }
+};
+
 // runtime_metrics is a snapshot of runtime counters.
 struct runtime_metrics {
   std::size_t workers = 0;
-  std::uint64_t fibers_alive = 0;       // spawned tasks not yet finished
-  std::uint64_t fibers_spawned = 0;     // total fibers spawned
-  std::uint64_t blocking_threads = 0;   // live blocking-pool threads
-  std::uint64_t blocking_idle = 0;      // of which idle
-  std::uint64_t blocking_queue = 0;     // blocking jobs waiting for a thread
-  std::uint64_t shared_queue_depth = 0; // fibers waiting in the shared queue
-  std::uint64_t io_polls = 0;           // event-loop polls made by busy workers
-  std::uint64_t parks = 0;              // times a worker parked in the event loop
-  std::uint64_t stacks_cached = 0;      // warm stacks ready for reuse
-  std::uint64_t unguarded_stacks = 0;   // stacks allocated without a guard page
+  std::uint64_t fibers_alive = 0;        // spawned tasks not yet finished
+  std::uint64_t fibers_spawned = 0;      // total fibers spawned
+  std::uint64_t blocking_threads = 0;    // live blocking-pool threads
+  std::uint64_t blocking_idle = 0;       // of which idle
+  std::uint64_t blocking_queue = 0;      // blocking jobs waiting for a thread
+  std::uint64_t shared_queue_depth = 0;  // fibers waiting in the shared queue
+  std::uint64_t io_polls = 0;            // event-loop polls made by busy workers
+  std::uint64_t parks = 0;               // times a worker parked in the event loop
+  std::uint64_t stacks_cached = 0;       // warm stacks ready for reuse
+  std::uint64_t unguarded_stacks = 0;    // stacks allocated without a guard page
 };
 
 namespace detail {
 template <class F, class... A>
 auto bind_call(F&& f, A&&... a) {
-  return [fn = std::decay_t<F>(std::forward<F>(f)),
-          args = std::make_tuple(std::decay_t<A>(std::forward<A>(a))...)]() mutable -> decltype(auto) {
-    return std::apply(std::move(fn), std::move(args));
-  };
+  return
+      [fn = std::decay_t<F>(std::forward<F>(f)),
+       args = std::make_tuple(std::decay_t<A>(std::forward<A>(a))...)]() mutable -> decltype(auto) {
+        return std::apply(std::move(fn), std::move(args));
+      };
 }
 template <class Fn>
 using call_result_t = std::remove_cvref_t<std::invoke_result_t<Fn&&>>;
@@ -129,8 +160,7 @@ class handle {
   // abort() cancels a job that has not started yet; a running job finishes.
   template <class F, class... A>
   auto spawn_blocking(F&& f, A&&... a) const {
-    return spawn_impl({}, detail::spawn_kind::blocking, std::forward<F>(f),
-                      std::forward<A>(a)...);
+    return spawn_impl({}, detail::spawn_kind::blocking, std::forward<F>(f), std::forward<A>(a)...);
   }
 
   // block_on() runs f(args...) on a fiber of the runtime and blocks the
@@ -219,17 +249,22 @@ class runtime {
   // get_handle() returns a handle usable from any thread.
   const handle& get_handle() const noexcept { return h_; }
 
-  // shutdown_timeout() cancels every fiber and waits at most `d` for them to
-  // finish. Returns true when everything finished; false when some fibers
-  // (stuck outside weft waits, or swallowing weft::cancelled) were still
-  // running: their worker threads are then detached and leaked with them.
+  // shutdown_timeout() cancels every fiber and queued blocking job and
+  // waits at most `d` (any duration; a huge one waits for good) for them
+  // and for running blocking jobs to finish. The result is clean when
+  // everything finished; otherwise it lists what was still running: fibers
+  // stuck outside weft waits or swallowing weft::cancelled (their worker
+  // threads are then detached and leaked with them) and blocking jobs
+  // (left to finish on their own thread, as Tokio does). While it waits it
+  // names the tasks still alive through the log sink every
+  // builder::shutdown_report_interval(). A second call returns clean.
   template <class Rep, class Period>
-  bool shutdown_timeout(std::chrono::duration<Rep, Period> d) {
+  shutdown_result shutdown_timeout(std::chrono::duration<Rep, Period> d) {
     return shutdown_within_ns(detail::to_ns_saturated(d));
   }
 
  private:
-  bool shutdown_within_ns(std::int64_t d);
+  shutdown_result shutdown_within_ns(std::int64_t d);
   friend class builder;
   explicit runtime(std::shared_ptr<detail::runtime_core> c) noexcept;
   handle h_;
@@ -246,17 +281,32 @@ class builder {
 
   // worker_threads() sets the number of workers (multi-thread only; 1 to
   // 1024). Unset, a multi-thread runtime has one worker per core.
-  builder& worker_threads(std::size_t n) noexcept { workers_ = n; return *this; }
+  builder& worker_threads(std::size_t n) noexcept {
+    workers_ = n;
+    return *this;
+  }
   // thread_name() sets the workers' name prefix (shown by ps/top/gdb; at
   // most 12 characters are kept, the worker index is appended).
-  builder& thread_name(std::string prefix) { name_ = std::move(prefix); return *this; }
+  builder& thread_name(std::string prefix) {
+    name_ = std::move(prefix);
+    return *this;
+  }
   // stack_size() sets each fiber's stack size (default 128 KiB; at least
   // 16 KiB, at most 64 MiB). Pages are committed only when touched.
-  builder& stack_size(std::size_t bytes) noexcept { stack_ = bytes; return *this; }
+  builder& stack_size(std::size_t bytes) noexcept {
+    stack_ = bytes;
+    return *this;
+  }
   // stack_guard() turns the guard page below each stack on (default) or off.
-  builder& stack_guard(bool on) noexcept { guard_ = on; return *this; }
+  builder& stack_guard(bool on) noexcept {
+    guard_ = on;
+    return *this;
+  }
   // max_blocking_threads() bounds the blocking pool (default 512).
-  builder& max_blocking_threads(std::size_t n) noexcept { max_blocking_ = n; return *this; }
+  builder& max_blocking_threads(std::size_t n) noexcept {
+    max_blocking_ = n;
+    return *this;
+  }
   // blocking_keep_alive() is how long an idle blocking thread lives (10 s).
   // Any duration; one longer than 100 years is treated as 100 years.
   template <class Rep, class Period>
@@ -269,9 +319,41 @@ class builder {
   }
   // event_interval() is how many scheduling ticks a busy worker runs between
   // non-blocking polls of its event loop (default 61).
-  builder& event_interval(std::uint32_t ticks) noexcept { event_interval_ = ticks; return *this; }
+  builder& event_interval(std::uint32_t ticks) noexcept {
+    event_interval_ = ticks;
+    return *this;
+  }
   // start_paused() starts the runtime with its clock paused (tests).
-  builder& start_paused(bool on) noexcept { paused_ = on; return *this; }
+  builder& start_paused(bool on) noexcept {
+    paused_ = on;
+    return *this;
+  }
+  // log_sink() sets where the runtime's reports go (default:
+  // weft::stderr_log_sink; an empty callback drops them). See log.hpp.
+  builder& log_sink(log_callback sink) {
+    log_ = std::move(sink);
+    return *this;
+  }
+  // log_rate_limit() caps records per topic per second (default 10; 0: no
+  // limit). Dropped records are counted in the next one's `suppressed`.
+  builder& log_rate_limit(std::uint32_t per_second) noexcept {
+    log_rate_ = per_second;
+    return *this;
+  }
+  // unhandled_exception() sets what happens to an exception no join can
+  // ever observe (default: report).
+  builder& unhandled_exception(unhandled_exception_policy p) noexcept {
+    unhandled_ = p;
+    return *this;
+  }
+  // shutdown_report_interval() is how often a shutdown that waits for
+  // fibers names them through the log sink (default 5 s; any duration, a
+  // huge one never reports).
+  template <class Rep, class Period>
+  builder& shutdown_report_interval(std::chrono::duration<Rep, Period> d) noexcept {
+    shutdown_report_ns_ = detail::to_ns_saturated(d);
+    return *this;
+  }
 
   // build() creates the runtime and starts its workers.
   // Errors: config_error for 0 workers, more than 1024 workers, more than
@@ -292,6 +374,10 @@ class builder {
   std::chrono::milliseconds keep_alive_{10000};
   std::uint32_t event_interval_ = 61;
   bool paused_ = false;
+  log_callback log_ = stderr_log_sink;
+  std::uint32_t log_rate_ = 10;
+  unhandled_exception_policy unhandled_ = unhandled_exception_policy::report;
+  std::int64_t shutdown_report_ns_ = 5000000000LL;
 };
 
 }  // namespace weft

@@ -59,7 +59,8 @@ constexpr std::int64_t to_ns_saturated(const std::chrono::duration<Rep, Period>&
 // deadline_after_ns() is now_ns + d, saturating: d <= 0 is `now_ns`, and a
 // sum at or beyond kFarAway is no_deadline.
 template <class Rep, class Period>
-std::int64_t deadline_after_ns(std::int64_t now_ns, const std::chrono::duration<Rep, Period>& d) noexcept {
+std::int64_t deadline_after_ns(std::int64_t now_ns,
+                               const std::chrono::duration<Rep, Period>& d) noexcept {
   const std::int64_t ns = to_ns_saturated(d);
   if (ns <= 0) return clamp_deadline(now_ns);
   if (ns >= kFarAway - now_ns) return no_deadline;

@@ -19,6 +19,7 @@ namespace weft::detail {
 
 class runtime_core;
 class task_base;
+class logger;
 
 // cancel_scope is one active timeout() on a fiber or thread: every weft wait
 // inside it ends at `deadline_ns` at the latest, by throwing cancelled{this}.
@@ -99,6 +100,12 @@ class task_base {
   // rethrow_outcome() throws join_error for panicked/cancelled tasks.
   void rethrow_outcome() const;
 
+  // drop_handle() says the owner gave the task up without joining it (a
+  // join_handle dropped or detached, a join_set destroyed): an exception it
+  // threw or will throw can never be observed, so the runtime's
+  // unhandled-exception policy applies (once).
+  void drop_handle() noexcept;
+
   // set_listener() installs the join_set listener (before the task starts).
   void set_listener(completion_listener* l) noexcept;
 
@@ -165,7 +172,7 @@ class task_base {
 
  protected:
   task_base() noexcept = default;
-  virtual ~task_base() = default;
+  virtual ~task_base();
   // run() invokes the user's function and stores its value.
   virtual void run() = 0;
   // drop_fn() destroys the function without running it.
@@ -173,6 +180,15 @@ class task_base {
 
  private:
   void complete(outcome o, std::exception_ptr e) noexcept;
+  void report_orphan() noexcept;
+
+  // orphan_ bits: kHandleDropped (drop_handle) and kFailed (ended with an
+  // exception under a policy other than ignore); whoever sets the second
+  // bit reports. failure_log_ holds the runtime's logger from the failure
+  // on, so a handle dropped after the runtime died still reports.
+  static constexpr std::uint8_t kHandleDropped = 1, kFailed = 2;
+  std::atomic<std::uint8_t> orphan_{0};
+  logger* failure_log_ = nullptr;
 
   std::atomic<std::uint32_t> refs_{1};
   std::atomic<bool> done_{false};

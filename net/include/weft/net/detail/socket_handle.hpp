@@ -86,7 +86,6 @@ class socket_handle {
     }
   }
 
-
   // local_address()/peer_address(): getsockname/getpeername.
   weft::result<socket_address> local_address() const;
   weft::result<socket_address> peer_address() const;
