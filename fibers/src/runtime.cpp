@@ -35,6 +35,16 @@ runtime builder::build() const {
     throw config_error("weft::builder: stack_size(" + std::to_string(stack_) +
                        ") must be between 16 KiB and 64 MiB");
   }
+  if (guard_ && (guard_size_ < 4096 || guard_size_ > kMaxStack)) {
+    throw config_error("weft::builder: stack_guard_size(" + std::to_string(guard_size_) +
+                       ") must be between 4 KiB and 64 MiB (or turn the guard off with "
+                       "stack_guard(false))");
+  }
+  constexpr std::size_t kMaxCached = std::size_t{1} << 24;
+  if (max_cached_ > kMaxCached) {
+    throw config_error("weft::builder: max_cached_stacks(" + std::to_string(max_cached_) +
+                       ") exceeds the maximum of " + std::to_string(kMaxCached));
+  }
   if (max_blocking_ == 0) {
     throw config_error("weft::builder: max_blocking_threads must be at least 1");
   }
@@ -107,6 +117,14 @@ std::optional<handle> handle::try_current() noexcept {
 }
 
 runtime_metrics handle::metrics() const { return core_->metrics(); }
+
+std::size_t handle::trim_stacks() const noexcept {
+  const std::size_t n = core_->stacks.trim();
+  // A worker honours the trim at its next dispatcher turn or park: wake the
+  // parked ones so an idle runtime gives its memory back now.
+  for (auto& w : core_->workers) w->wake_if_parked();
+  return n;
+}
 
 std::size_t handle::worker_count() const noexcept { return core_->workers.size(); }
 

@@ -127,7 +127,7 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
                            bool paused)
     : log(new logger(b.log_, b.log_rate_, b.unhandled_)),
       report_every_ns(b.shutdown_report_ns_),
-      stacks(stack_size, guard),
+      stacks(stack_size, guard ? b.guard_size_ : 0, b.max_cached_, n),
       blocking(*this, max_blocking, keep_alive, name),
       current_thread(ct),
       thread_name(std::move(name)),
@@ -526,6 +526,7 @@ runtime_metrics runtime_core::metrics() const {
   m.io_polls = io_polls.load(std::memory_order_relaxed);
   m.parks = parks.load(std::memory_order_relaxed);
   m.stacks_cached = stacks.cached();
+  m.stacks_returned = stacks.returned();
   m.unguarded_stacks = stacks.unguarded();
   return m;
 }

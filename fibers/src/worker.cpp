@@ -274,6 +274,7 @@ context* worker::pick() noexcept {
   // least every kDispatchEvery picks, so timers are checked that often.
   if (running_ == dispatcher_self_) {
     fire_timers(/*idle=*/false);
+    if (core_.stacks.trim_due(stacks_)) (void)core_.stacks.trim_cache(stacks_);
     if ((io_waits.load(std::memory_order_relaxed) > 0 ||
          hosts_signals.load(std::memory_order_relaxed)) &&
         ticks_ - last_poll_ >= core_.event_interval) {
@@ -366,6 +367,7 @@ void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noex
     if (!has_ready_fibers()) std::this_thread::yield();
     return;
   }
+  if (core_.stacks.trim_due(stacks_)) (void)core_.stacks.trim_cache(stacks_);
   // Work that arrived through the loop or a timer (of any worker: this
   // one is free) comes first.
   poll(/*idle=*/true);

@@ -30,6 +30,24 @@ __attribute__((noinline)) int recurse(int depth) {
   return recurse(depth + 1) + frame[depth % sizeof frame];
 }
 
+// wide() recurses with 64 KiB frames, writing each frame's lowest byte
+// first (no -fstack-clash-protection probes in between).
+__attribute__((noinline)) int wide(int depth) {
+  volatile char frame[64 * 1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth == g_never) return 0;
+  frame[sizeof frame - 1] = 1;
+  return wide(depth + 1) + frame[depth % sizeof frame];
+}
+
+// wide_start() shifts wide()'s frames off the stack's 64 KiB alignment
+// (otherwise a frame start would land in a one-page guard by chance).
+__attribute__((noinline)) int wide_start() {
+  volatile char pad[10000];
+  pad[0] = 1;
+  return wide(0) + pad[0];
+}
+
 using death = weft_test::child_end;
 
 death run_child(const std::string& mode) {
@@ -48,6 +66,11 @@ TEST_CASE("stack: child process", "[.][stack_child]") {
                                      : weft::builder::multi_thread().worker_threads(2);
     auto rt = b.stack_size(64 * 1024).build();
     rt.block_on([] { return weft::spawn_with({"deep"}, [] { return recurse(0); }).join(); });
+  } else if (m == "large-frames") {
+    // 64 KiB frames whose lowest byte is written first: each step moves the
+    // stack pointer 64 KiB down, past a one-page guard (issue 9).
+    auto rt = weft::builder::multi_thread().worker_threads(2).stack_size(256 * 1024).build();
+    rt.block_on([] { return weft::spawn_with({"wide"}, [] { return wide_start(); }).join(); });
   } else if (m == "segv") {
     auto rt = weft_test::make_runtime(1);
     rt.block_on([] {
@@ -79,4 +102,14 @@ TEST_CASE("stack: a segfault that is not an overflow is not reported as one", "[
   CHECK((d.signalled ? (d.signal == SIGSEGV || d.signal == SIGABRT)
                      : d.exit_code != 0 && d.exit_code != 127));
   CHECK_THAT(d.stderr_text, !Catch::Contains("stack overflow in fiber"));
+}
+
+TEST_CASE("stack: recursion with 64 KiB frames is reported, not jumped over (issue 9)",
+          "[fibers][stack][regression]") {
+  const death d = run_child("large-frames");
+  INFO("child stderr: " << d.stderr_text);
+  CHECK(d.signalled);
+  CHECK(d.signal == SIGSEGV);
+  CHECK_THAT(d.stderr_text,
+             Catch::Contains("weft: stack overflow in fiber") && Catch::Contains("'wide'"));
 }

@@ -81,7 +81,8 @@ struct runtime_metrics {
   std::uint64_t shared_queue_depth = 0;  // fibers waiting in the shared queue
   std::uint64_t io_polls = 0;            // event-loop polls made by busy workers
   std::uint64_t parks = 0;               // times a worker parked in the event loop
-  std::uint64_t stacks_cached = 0;       // warm stacks ready for reuse
+  std::uint64_t stacks_cached = 0;       // warm stacks ready for reuse (bounded)
+  std::uint64_t stacks_returned = 0;     // stacks given back to the kernel so far
   std::uint64_t unguarded_stacks = 0;    // stacks allocated without a guard page
 };
 
@@ -186,6 +187,12 @@ class handle {
 
   // metrics() returns a snapshot of the runtime's counters.
   runtime_metrics metrics() const;
+
+  // trim_stacks() returns every cached fiber stack to the kernel: the
+  // shared cache at once, each worker's own at its next scheduling turn (a
+  // parked worker is woken for it). Returns how many it unmapped at once.
+  // Thread-safety: any thread or fiber.
+  std::size_t trim_stacks() const noexcept;
 
   // worker_count() is the number of worker threads.
   std::size_t worker_count() const noexcept;
@@ -297,9 +304,29 @@ class builder {
     stack_ = bytes;
     return *this;
   }
-  // stack_guard() turns the guard page below each stack on (default) or off.
+  // stack_guard() turns the guard region below each stack on (default) or
+  // off.
   builder& stack_guard(bool on) noexcept {
     guard_ = on;
+    return *this;
+  }
+  // stack_guard_size() sets the PROT_NONE guard region below each stack
+  // (default 256 KiB; at least 4 KiB, at most 64 MiB; rounded up to pages).
+  // It costs address space, not memory: a stack frame smaller than the
+  // guard cannot jump over it, so an overflow is reported instead of
+  // writing into a neighbour. Code with larger frames: build it with
+  // -fstack-clash-protection (docs/scheduler.md "Stacks").
+  builder& stack_guard_size(std::size_t bytes) noexcept {
+    guard_size_ = bytes;
+    return *this;
+  }
+  // max_cached_stacks() bounds the freed stacks kept warm for reuse, over
+  // all workers (default 1024; 0 keeps none). Stacks freed above it go back
+  // to the kernel, so memory returns after a burst of fibers; each cached
+  // stack keeps the pages its fiber touched. handle::trim_stacks() returns
+  // the cached ones too.
+  builder& max_cached_stacks(std::size_t n) noexcept {
+    max_cached_ = n;
     return *this;
   }
   // max_blocking_threads() bounds the blocking pool (default 512).
@@ -370,6 +397,8 @@ class builder {
   std::string name_ = "weft-worker";
   std::size_t stack_ = 128 * 1024;
   bool guard_ = true;
+  std::size_t guard_size_ = 256 * 1024;
+  std::size_t max_cached_ = 1024;
   std::size_t max_blocking_ = 512;
   std::chrono::milliseconds keep_alive_{10000};
   std::uint32_t event_interval_ = 61;
