@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
-// What every fiber-bench workload shares: the result record and its output
-// formats (shared/BENCHMARKS.md), timing, RSS and CPU readings, the progress
-// indicator, and how a run is set up on weft or on raw Boost.Fiber.
+// What every fiber-bench workload shares: the result record (bench_output.hpp),
+// timing, RSS and CPU readings, the progress indicator, and how a run is set
+// up on weft or on raw Boost.Fiber.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <boost/context/stack_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,73 +20,10 @@
 #include <thread>
 #include <vector>
 
+#include "bench_output.hpp"
 #include "weft/fibers/runtime.hpp"
 
 namespace weft_bench {
-
-// ---------------------------------------------------------------------------
-// Results and their output.
-
-// field is one workload-specific `key=value` of a result line. `text`
-// fields are quoted in JSON; the others are written as JSON numbers.
-struct field {
-  std::string key;
-  std::string value;
-  bool text = false;
-};
-
-// result is one line of output: the standard fields, then `extra`.
-struct result {
-  std::string workload;
-  std::string impl;
-  std::size_t threads = 0;
-  std::uint64_t ops = 0;
-  double seconds = 0;
-  bool ok = false;
-  std::vector<field> extra;
-  // tail is written after the workload-specific fields: weft's
-  // `flavour=current_thread|multi_thread`, a baseline's `stack=`.
-  std::vector<field> tail;
-
-  // add() appends a workload-specific field.
-  void add(std::string key, std::int64_t v);
-  void add(std::string key, double v, int decimals);
-  void add_text(std::string key, std::string v);
-  // find() returns the value of an extra or tail field (nullptr when absent).
-  const std::string* find(const std::string& key) const;
-
-  // ops_per_sec() and ns_per_op() are 0 when ops or seconds are 0.
-  double ops_per_sec() const noexcept;
-  double ns_per_op() const noexcept;
-};
-
-// format_line() is the `key=value ...` line of shared/BENCHMARKS.md.
-std::string format_line(const result& r);
-// format_json() is the same fields as one JSON object (no trailing newline).
-std::string format_json(const result& r);
-
-// reporter prints results as they come (one line each, flushed) and keeps
-// them for the human table.
-class reporter {
- public:
-  explicit reporter(bool json) noexcept : json_(json) {}
-  // emit() prints `r` and remembers it.
-  void emit(const result& r);
-  // note_error() records a run that could not complete (exit code 3).
-  void note_error() noexcept { errors_ = true; }
-  const std::vector<result>& results() const noexcept { return results_; }
-  bool any_failed() const noexcept;
-  // exit_code() is 0, 1 (a check FAILED) or 3 (a run threw).
-  int exit_code() const noexcept;
-  // print_table() writes the human table (with ratios against the raw
-  // Boost.Fiber baselines and the BENCHMARKS.md targets) to `out`.
-  void print_table(std::ostream& out) const;
-
- private:
-  bool json_;
-  bool errors_ = false;
-  std::vector<result> results_;
-};
 
 // ---------------------------------------------------------------------------
 // Measurements.
@@ -108,6 +45,9 @@ bool reset_peak_rss() noexcept;
 // trim_heap() returns free malloc memory to the kernel so that an RSS
 // reading taken next is not inflated by earlier runs' freed memory.
 void trim_heap() noexcept;
+// load_average() is the 1, 5 and 15 minute load averages (getloadavg);
+// nullopt when unavailable.
+std::optional<std::array<double, 3>> load_average() noexcept;
 // cpu_seconds() is user + system CPU time of the whole process.
 double cpu_seconds() noexcept;
 

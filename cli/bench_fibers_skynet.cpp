@@ -2,6 +2,8 @@
 // fiber-bench skynet: a root fiber spawns 10 children, each spawns 10, down to
 // 1,000,000 leaves; leaf i returns i, parents sum their children; the root's
 // sum is checked (499999500000). ops = 1,111,111 fibers. Reports max_rss_kb.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/fiber/all.hpp>
@@ -116,9 +118,10 @@ class skynet_workload final : public workload {
   void set_quick() override { baseline_leaves_ = kQuickBaselineLeaves; }
   std::string note(bool with_baseline) const override {
     if (!with_baseline || baseline_count() == leaves_) return {};
-    return "the raw Boost.Fiber baseline runs a smaller tree (" + std::to_string(baseline_count()) +
-           " leaves, ops=" + std::to_string(fibers_for(baseline_count())) +
-           "): compare ns_per_op, not seconds or max_rss_kb";
+    return fmt::format(
+        "the raw Boost.Fiber baseline runs a smaller tree ({} leaves, ops={}): compare ns_per_op, "
+        "not seconds or max_rss_kb",
+        baseline_count(), fibers_for(baseline_count()));
   }
 
   result run_weft(int threads) override {

@@ -3,6 +3,7 @@
 // connection) next to a raw-libevent server, both driven by the same
 // single-threaded epoll client in its own std::thread: 100 connections x
 // 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -10,7 +11,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -89,7 +89,7 @@ void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
 // bind_listener() listens on 127.0.0.1:port.
 // Errors: std::system_error naming the address (e.g. a port in use).
 weft::net::tcp_listener bind_listener(std::uint16_t port) {
-  const std::string where = "127.0.0.1:" + std::to_string(port);
+  const std::string where = fmt::format("127.0.0.1:{}", port);
   auto addr = weft::net::socket_address::parse(where);
   if (!addr) throw std::system_error(addr.error(), "cannot parse " + where);
   auto l = weft::net::tcp_listener::bind(*addr);
@@ -129,10 +129,10 @@ class echo_workload final : public workload {
         ->check(integer_in(1, 1 << 20));
     CLI::Option* server_only =
         sub.add_flag("--server-only", server_only_,
-                     "run only the weft server (one --threads value, default " +
-                         std::to_string(kServerOnlyThreads) +
-                         ") until SIGINT or SIGTERM, for an external client; prints `listening on "
-                         "127.0.0.1:PORT`");
+                     fmt::format("run only the weft server (one --threads value, default {}) until "
+                                 "SIGINT or SIGTERM, for an external client; prints `listening on "
+                                 "127.0.0.1:PORT`",
+                                 kServerOnlyThreads));
     sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
         ->capture_default_str()
         ->check(integer_in(0, 65535))
@@ -140,8 +140,9 @@ class echo_workload final : public workload {
     sub.callback([this] {
       if (connections_ * round_trips_ > kMaxSamples) {
         throw CLI::ValidationError("--connections x --round-trips",
-                                   "at most " + std::to_string(kMaxSamples) +
-                                       " round trips in all (each keeps its latency)");
+                                   fmt::format("at most {} round trips in all (each keeps its "
+                                               "latency)",
+                                               kMaxSamples));
       }
     });
   }
@@ -198,7 +199,7 @@ class echo_workload final : public workload {
   std::optional<int> run_standalone(const common_options& o) override {
     if (!server_only_) return std::nullopt;
     if (o.threads.size() > 1) {
-      std::cerr << "fiber-bench echo: --server-only takes one --threads value\n";
+      fmt::print(stderr, "fiber-bench echo: --server-only takes one --threads value\n");
       return 2;
     }
     return serve_until_signal(o.threads.empty() ? kServerOnlyThreads : o.threads[0]);
@@ -220,12 +221,12 @@ class echo_workload final : public workload {
     r.seconds = load.seconds;
     r.ok = load.error.empty() && load.mismatches == 0 && load.round_trips == expected;
     if (!load.error.empty()) {
-      std::cerr << "fiber-bench echo: " << r.impl << ": " << load.error << " (" << load.round_trips
-                << " of " << expected << " round trips done)" << std::endl;
+      fmt::print(stderr, "fiber-bench echo: {}: {} ({} of {} round trips done)\n", r.impl,
+                 load.error, load.round_trips, expected);
     }
     if (load.mismatches != 0) {
-      std::cerr << "fiber-bench echo: " << r.impl << ": " << load.mismatches
-                << " echoes differed from the message sent" << std::endl;
+      fmt::print(stderr, "fiber-bench echo: {}: {} echoes differed from the message sent\n", r.impl,
+                 load.mismatches);
     }
     const auto us = [&](double p) {
       return load.latency_ns.empty() ? 0.0
@@ -262,14 +263,14 @@ class echo_workload final : public workload {
         rt.block_on([&] {
           weft::net::tcp_listener listener = bind_listener(static_cast<std::uint16_t>(port_));
           const std::uint16_t port = bound_port(listener);
-          std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(port));
+          fmt::print("listening on 127.0.0.1:{}\n", port);
           std::fflush(stdout);
           waiter = std::thread([&, port] {
             int sig = 0;
             sigwait(&sigs, &sig);
             if (!failed.load()) {
-              std::fprintf(stderr, "fiber-bench echo: %s: stopping\n",
-                           sig == SIGINT ? "SIGINT" : "SIGTERM");
+              fmt::print(stderr, "fiber-bench echo: {}: stopping\n",
+                         sig == SIGINT ? "SIGINT" : "SIGTERM");
             }
             stop.store(true, std::memory_order_release);
             wake_listener(port);
@@ -286,10 +287,10 @@ class echo_workload final : public workload {
       }
       waiter.join();
     } catch (const std::system_error& e) {
-      std::cerr << "fiber-bench echo: " << e.what() << std::endl;
+      fmt::print(stderr, "fiber-bench echo: {}\n", e.what());
       rc = 3;
     } catch (const std::exception& e) {
-      std::cerr << "fiber-bench echo: server error: " << e.what() << std::endl;
+      fmt::print(stderr, "fiber-bench echo: server error: {}\n", e.what());
       rc = 3;
     }
     return rc;

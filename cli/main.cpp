@@ -3,10 +3,10 @@
 // optionally next to the same work on raw Boost.Fiber (--baseline), plus
 // `suite`, which runs them all. Exit codes: 0 ok, 1 a check FAILED, 2 bad
 // command line, 3 a run could not complete.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -34,15 +34,15 @@ CLI::Validator threads_validator(int max) {
           used = 0;
         }
         if (used != s.size() || s.empty()) {
-          return "'" + s + "' is not a worker count (an integer, 0 = current-thread)";
+          return fmt::format("'{}' is not a worker count (an integer, 0 = current-thread)", s);
         }
         if (v < 0 || v > max) {
-          return "worker count " + s + " is out of range [0, " + std::to_string(max) + "]" +
-                 (max == 1 ? " (this workload runs on one thread)" : "");
+          return fmt::format("worker count {} is out of range [0, {}]{}", s, max,
+                             max == 1 ? " (this workload runs on one thread)" : "");
         }
         return "";
       },
-      "INT in [0, " + std::to_string(max) + "]", "threads");
+      fmt::format("INT in [0, {}]", max), "threads");
 }
 
 // add_run_options() adds --baseline-stack and --time-limit.
@@ -62,13 +62,10 @@ void add_run_options(CLI::App& sub, common_options& o) {
 
 // add_common_options() adds the flags every workload subcommand shares.
 void add_common_options(CLI::App& sub, const workload& w, common_options& o) {
-  std::string threads_help =
+  const std::string threads_help = fmt::format(
       "worker counts to run, comma-separated (0 = weft's current-thread runtime, 1 thread; "
-      "default: ";
-  const std::vector<int> def = w.default_threads();
-  for (std::size_t i = 0; i < def.size(); ++i)
-    threads_help += (i ? "," : "") + std::to_string(def[i]);
-  threads_help += ")";
+      "default: {})",
+      fmt::join(w.default_threads(), ","));
   sub.add_option("-t,--threads", o.threads, threads_help)
       ->delimiter(',')
       ->expected(1)
@@ -91,19 +88,10 @@ void print_table_if(const weft_bench::reporter& rep, bool json) {
   if (!json && ::isatty(STDOUT_FILENO) == 1) rep.print_table(std::cout);
 }
 
-// loadavg() is the first three fields of /proc/loadavg ("?" if unreadable).
+// loadavg() is the three load averages, "?" when unavailable.
 std::string loadavg() {
-  std::string s = "?";
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    double a = 0, b = 0, c = 0;
-    if (std::fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
-      s = buf;
-    }
-    std::fclose(f);
-  }
-  return s;
+  const auto a = weft_bench::load_average();
+  return a ? fmt::format("{:.2f} {:.2f} {:.2f}", (*a)[0], (*a)[1], (*a)[2]) : "?";
 }
 
 }  // namespace
@@ -192,8 +180,8 @@ int main(int argc, char** argv) {
     const auto summary = [&] {
       const bool tty = ::isatty(STDOUT_FILENO) == 1;
       rep.print_table(tty ? std::cout : std::cerr);
-      std::fprintf(stderr, "fiber-bench suite%s: %.1f s; load average before: %s\n",
-                   quick ? " --quick" : "", weft_bench::seconds_since(t0), load.c_str());
+      fmt::print(stderr, "fiber-bench suite{}: {:.1f} s; load average before: {}\n",
+                 quick ? " --quick" : "", weft_bench::seconds_since(t0), load);
     };
     weft_bench::set_hang_handler(summary);
     for (auto& w : workloads) {

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+// fiber-bench's output: result fields, the key=value line, JSON (through
+// nlohmann::json) and the human table.
+#include "bench_output.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace weft_bench {
+
+// ===========================================================================
+// field and result
+
+namespace {
+// fixed() prints `v` with `decimals` decimals (0 for NaN and infinities:
+// the line must stay parseable).
+std::string fixed(double v, int decimals) {
+  if (!std::isfinite(v)) v = 0;
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+field text_field(std::string key, std::string v) {
+  field f;
+  f.key = std::move(key);
+  f.type = field::kind::text;
+  f.s = std::move(v);
+  return f;
+}
+
+field integer_field(std::string key, std::int64_t v) {
+  field f;
+  f.key = std::move(key);
+  f.i = v;
+  return f;
+}
+
+field real_field(std::string key, double v, int decimals) {
+  field f;
+  f.key = std::move(key);
+  f.type = field::kind::real;
+  f.d = v;
+  f.decimals = decimals;
+  return f;
+}
+
+// all_fields() lists a result's fields in output order.
+std::vector<field> all_fields(const result& r) {
+  std::vector<field> f;
+  f.reserve(8 + r.extra.size() + r.tail.size());
+  f.push_back(text_field("workload", r.workload));
+  f.push_back(text_field("impl", r.impl));
+  f.push_back(integer_field("threads", static_cast<std::int64_t>(r.threads)));
+  f.push_back(integer_field("ops", static_cast<std::int64_t>(r.ops)));
+  f.push_back(real_field("seconds", r.seconds, 6));
+  f.push_back(real_field("ops_per_sec", r.ops_per_sec(), 0));
+  f.push_back(real_field("ns_per_op", r.ns_per_op(), 1));
+  f.push_back(text_field("check", r.ok ? "ok" : "FAILED"));
+  f.insert(f.end(), r.extra.begin(), r.extra.end());
+  f.insert(f.end(), r.tail.begin(), r.tail.end());
+  return f;
+}
+
+// to_json() is a field's JSON value: the number exactly as the key=value
+// line rounds it (so that both formats carry the same figures).
+nlohmann::json to_json(const field& f) {
+  switch (f.type) {
+    case field::kind::integer:
+      return f.i;
+    case field::kind::real:
+      if (f.decimals == 0) return std::strtoll(f.value().c_str(), nullptr, 10);
+      return std::strtod(f.value().c_str(), nullptr);
+    case field::kind::text:
+      break;
+  }
+  return f.s;
+}
+}  // namespace
+
+std::string field::value() const {
+  switch (type) {
+    case kind::integer:
+      return fmt::format("{}", i);
+    case kind::real:
+      return fixed(d, decimals);
+    case kind::text:
+      break;
+  }
+  return s;
+}
+
+double field::number() const noexcept {
+  switch (type) {
+    case kind::integer:
+      return static_cast<double>(i);
+    case kind::real:
+      return std::isfinite(d) ? d : 0.0;
+    case kind::text:
+      break;
+  }
+  return 0;
+}
+
+void result::add(std::string key, std::int64_t v) {
+  extra.push_back(integer_field(std::move(key), v));
+}
+
+void result::add(std::string key, double v, int decimals) {
+  extra.push_back(real_field(std::move(key), v, decimals));
+}
+
+void result::add_text(std::string key, std::string v) {
+  extra.push_back(text_field(std::move(key), std::move(v)));
+}
+
+void result::add_tail(std::string key, std::string v) {
+  tail.push_back(text_field(std::move(key), std::move(v)));
+}
+
+const field* result::find(const std::string& key) const {
+  for (const auto* v : {&extra, &tail}) {
+    for (const field& f : *v) {
+      if (f.key == key) return &f;
+    }
+  }
+  return nullptr;
+}
+
+double result::num(const std::string& key) const {
+  const field* f = find(key);
+  return f && f->type != field::kind::text ? f->number() : std::nan("");
+}
+
+double result::ops_per_sec() const noexcept {
+  return (ops == 0 || seconds <= 0) ? 0.0 : static_cast<double>(ops) / seconds;
+}
+
+double result::ns_per_op() const noexcept {
+  return (ops == 0 || seconds <= 0) ? 0.0 : seconds * 1e9 / static_cast<double>(ops);
+}
+
+std::string format_line(const result& r) {
+  std::string s;
+  for (const field& f : all_fields(r)) {
+    if (!s.empty()) s += ' ';
+    s += f.key;
+    s += '=';
+    s += f.value();
+  }
+  return s;
+}
+
+std::string format_json(const result& r) {
+  // ordered_json keeps the key=value order: the same fields, the same order.
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const field& f : all_fields(r)) j[f.key] = to_json(f);
+  return j.dump();
+}
+
+// ===========================================================================
+// reporter
+
+void reporter::emit(const result& r) {
+  std::cout << (json_ ? format_json(r) : format_line(r)) << std::endl;
+  results_.push_back(r);
+}
+
+bool reporter::any_failed() const noexcept {
+  return std::any_of(results_.begin(), results_.end(), [](const result& r) { return !r.ok; });
+}
+
+int reporter::exit_code() const noexcept {
+  if (errors_) return 3;
+  return any_failed() ? 1 : 0;
+}
+
+namespace {
+// target_of() states the BENCHMARKS.md "weft target" for a weft result and
+// whether this run meets it ("" when the workload has none). `base` is the
+// baseline run paired with it (nullptr if none): echo's target is relative.
+std::string target_of(const result& r, const result* base) {
+  const auto verdict = [](bool met) { return met ? " met" : " MISSED"; };
+  if (r.workload == "echo") {
+    const std::string t = ">=0.95x libevent, p99<=libevent";
+    if (!base || base->impl != "libevent") return t + " (no baseline)";
+    const bool met =
+        r.ops_per_sec() >= 0.95 * base->ops_per_sec() && r.num("p99_us") <= base->num("p99_us");
+    return t + verdict(met);
+  }
+  if (r.workload == "spawn" && r.threads >= 2) {
+    return "<=475 ns" + std::string(verdict(r.ns_per_op() <= 475));
+  }
+  if (r.workload == "spawn" && r.threads == 1) {
+    return "<=175 ns" + std::string(verdict(r.ns_per_op() <= 175));
+  }
+  if (r.workload == "yield" && r.threads == 1) {
+    return "<=60 ns" + std::string(verdict(r.ns_per_op() <= 60));
+  }
+  if (r.workload == "pingpong" && r.threads == 1) {
+    return "<=236 ns" + std::string(verdict(r.ns_per_op() <= 236));
+  }
+  if (r.workload == "pingpong" && r.threads >= 2) {
+    return "<=257 ns" + std::string(verdict(r.ns_per_op() <= 257));
+  }
+  if (r.workload == "mpsc" && r.threads >= 2) {
+    return "<=51 ns" + std::string(verdict(r.ns_per_op() <= 51));
+  }
+  if (r.workload == "skynet" && r.ops == 1111111) {
+    const bool met = r.seconds <= 0.88 && r.num("max_rss_kb") <= 94.0 * 1024;
+    return "<=0.88 s, <=94 MB" + std::string(verdict(met));
+  }
+  if (r.workload == "idle") {
+    return "<=4500 B/task" + std::string(verdict(r.num("bytes_per_task") <= 4500));
+  }
+  if (r.workload == "idle_cpu") {
+    return "~0% CPU" + std::string(verdict(r.num("cpu_percent") <= 1.0));
+  }
+  return "";
+}
+
+// ratio_of() compares a weft result with its baseline: baseline / weft of
+// the workload's headline figure (bytes per task for idle, CPU for
+// idle_cpu, ns per op otherwise). > 1 means weft is better.
+std::string ratio_of(const result& w, const result& b) {
+  double bw = 0, ww = 0;
+  if (w.workload == "idle") {
+    bw = b.num("bytes_per_task");
+    ww = w.num("bytes_per_task");
+  } else if (w.workload == "idle_cpu") {
+    return "boost " + fixed(b.num("cpu_percent"), 1) + "% CPU";
+  } else {
+    bw = b.ns_per_op();
+    ww = w.ns_per_op();
+  }
+  if (!(ww > 0) || !(bw > 0)) return "";
+  const bool boost = b.impl.rfind("boost-", 0) == 0;
+  return fmt::format("{:.2f}x ({})", bw / ww, boost ? b.impl.substr(6) : b.impl);
+}
+
+std::string extras_of(const result& r) {
+  std::string s;
+  for (const field& f : r.extra) {
+    if (!s.empty()) s += ' ';
+    s += f.key + "=" + f.value();
+  }
+  return s;
+}
+}  // namespace
+
+void reporter::print_table(std::ostream& out) const {
+  const std::vector<std::string> head = {"workload", "impl",  "thr",       "ops",    "seconds",
+                                         "ns/op",    "check", "base/weft", "target", "details"};
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < results_.size(); ++i) {
+    const result& r = results_[i];
+    std::string ratio, target;
+    if (r.impl == "weft") {
+      const result* base = nullptr;
+      for (std::size_t j = i + 1; j < results_.size(); ++j) {
+        const result& b = results_[j];
+        if (b.impl == "weft" && b.workload == r.workload) break;
+        if (b.workload == r.workload && b.threads == r.threads &&
+            (b.impl.rfind("boost-", 0) == 0 || b.impl == "libevent")) {
+          base = &b;
+          ratio = ratio_of(r, b);
+          break;
+        }
+      }
+      target = target_of(r, base);
+    }
+    std::string impl = r.impl;
+    if (const field* f = r.find("flavour"); f && f->s == "current_thread") {
+      impl += " (current-thread)";
+    }
+    rows.push_back({r.workload, impl, fmt::format("{}", r.threads), fmt::format("{}", r.ops),
+                    fixed(r.seconds, 3), fixed(r.ns_per_op(), 1), r.ok ? "ok" : "FAILED", ratio,
+                    target, extras_of(r)});
+  }
+  std::vector<std::size_t> w(head.size());
+  for (std::size_t c = 0; c < head.size(); ++c) {
+    w[c] = head[c].size();
+    for (const auto& row : rows) w[c] = std::max(w[c], row[c].size());
+  }
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const bool right = c >= 2 && c <= 5;
+      const std::string& cell = cells[c];
+      const std::string pad(w[c] - cell.size(), ' ');
+      s += right ? pad + cell : cell + (c + 1 < cells.size() ? pad : "");
+      if (c + 1 < cells.size()) s += "  ";
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    out << s << '\n';
+  };
+  out << '\n';
+  line(head);
+  std::size_t total = 0;
+  for (std::size_t c = 0; c < w.size(); ++c) total += w[c] + (c + 1 < w.size() ? 2 : 0);
+  out << std::string(std::min<std::size_t>(total, 160), '-') << '\n';
+  for (const auto& row : rows) line(row);
+  out << "base/weft: the baseline's figure over weft's (raw Boost.Fiber; raw libevent for "
+         "echo; ns/op, bytes/task for idle): >1 means weft is ahead.\n"
+         "target: shared/BENCHMARKS.md's weft target, in absolute figures measured on a "
+         "comparable 2-core machine (echo's: relative to the libevent run beside it).\n";
+  out.flush();
+}
+
+}  // namespace weft_bench

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// fiber-bench's results and how they are written: the `key=value` line and
+// its JSON twin (docs/benchmarks.md), and the human table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace weft_bench {
+
+// field is one workload-specific `key=value` of a result line: an integer,
+// a number printed with `decimals` decimals, or text (quoted in JSON).
+struct field {
+  enum class kind { integer, real, text };
+  std::string key;
+  kind type = kind::integer;
+  std::int64_t i = 0;
+  double d = 0;
+  int decimals = 0;
+  std::string s;
+
+  // value() is the value as the key=value line prints it.
+  std::string value() const;
+  // number() is the value as a number (0 for text).
+  double number() const noexcept;
+};
+
+// result is one line of output: the standard fields, then `extra`.
+struct result {
+  std::string workload;
+  std::string impl;
+  std::size_t threads = 0;
+  std::uint64_t ops = 0;
+  double seconds = 0;
+  bool ok = false;
+  std::vector<field> extra;
+  // tail is written after the workload-specific fields: weft's
+  // `flavour=current_thread|multi_thread`, a baseline's `stack=`.
+  std::vector<field> tail;
+
+  // add() appends a workload-specific field.
+  void add(std::string key, std::int64_t v);
+  void add(std::string key, double v, int decimals);
+  void add_text(std::string key, std::string v);
+  // add_tail() appends a text field to `tail`.
+  void add_tail(std::string key, std::string v);
+  // find() returns an extra or tail field (nullptr when absent).
+  const field* find(const std::string& key) const;
+  // num() is the value of an extra field as a number (NaN when absent).
+  double num(const std::string& key) const;
+
+  // ops_per_sec() and ns_per_op() are 0 when ops or seconds are 0.
+  double ops_per_sec() const noexcept;
+  double ns_per_op() const noexcept;
+};
+
+// format_line() is the `key=value ...` line of docs/benchmarks.md.
+std::string format_line(const result& r);
+// format_json() is the same fields as one JSON object (no trailing newline).
+std::string format_json(const result& r);
+
+// reporter prints results as they come (one line each, flushed) and keeps
+// them for the human table.
+class reporter {
+ public:
+  explicit reporter(bool json) noexcept : json_(json) {}
+  // emit() prints `r` and remembers it.
+  void emit(const result& r);
+  // note_error() records a run that could not complete (exit code 3).
+  void note_error() noexcept { errors_ = true; }
+  const std::vector<result>& results() const noexcept { return results_; }
+  bool any_failed() const noexcept;
+  // exit_code() is 0, 1 (a check FAILED) or 3 (a run threw).
+  int exit_code() const noexcept;
+  // print_table() writes the human table (ratios against the baselines and
+  // the docs/benchmarks.md targets) to `out`, at most 100 columns wide.
+  void print_table(std::ostream& out) const;
+
+ private:
+  bool json_;
+  bool errors_ = false;
+  std::vector<result> results_;
+};
+
+}  // namespace weft_bench
