@@ -327,26 +327,6 @@ void run_workload(workload& w, const common_options& opts, reporter& rep) {
   }
 }
 
-CLI::Validator integer_in(std::uint64_t lo, std::uint64_t hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& s) -> std::string {
-        std::size_t used = 0;
-        unsigned long long v = 0;
-        const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-        try {
-          if (digits) v = std::stoull(s, &used);
-        } catch (...) {
-          used = 0;
-        }
-        if (!digits || used != s.size()) return "'" + s + "' is not a non-negative integer";
-        if (v < lo || v > hi) {
-          return s + " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-        }
-        return "";
-      },
-      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", "integer_in");
-}
-
 std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
   const std::size_t n = v.size();
   std::size_t rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(n)));

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_flags.hpp"
 #include "bench_output.hpp"
 #include "weft/fibers/runtime.hpp"
 
@@ -208,11 +209,6 @@ std::unique_ptr<workload> make_echo_workload();
 // reference baseline unless opts.no_reference, then its Boost.Fiber baseline
 // when asked) and reports every result.
 void run_workload(workload& w, const common_options& opts, reporter& rep);
-
-// integer_in() validates a non-negative integer flag in [lo, hi], with a
-// clearer message than CLI::Range for a non-number ("'abc' is not an
-// integer").
-CLI::Validator integer_in(std::uint64_t lo, std::uint64_t hi);
 
 // sum_below() is 0 + 1 + ... + (n - 1), the checksum of the channel
 // workloads (exact for any n whose sum fits in 64 bits).

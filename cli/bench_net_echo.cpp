@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,11 @@ constexpr std::size_t kReadBuffer = 16 * 1024;
 // kMaxSamples bounds connections x round trips: one 8-byte latency each.
 constexpr std::uint64_t kMaxSamples = 100'000'000;
 constexpr int kServerOnlyThreads = 2;
+constexpr std::uint64_t kMaxConnections = 10'000;
+constexpr std::uint64_t kMaxSize = 1 << 20;
+// kSpareDescriptors: what the runtimes, the servers and stdio need besides
+// the connections.
+constexpr std::uint64_t kSpareDescriptors = 64;
 
 // serve_connection() echoes whatever arrives until EOF or an error.
 void serve_connection(weft::net::tcp_stream s) {
@@ -118,31 +124,49 @@ class echo_workload final : public workload {
   const char* reference_impl() const noexcept override { return "libevent"; }
 
   void add_options(CLI::App& sub) override {
-    sub.add_option("-c,--connections", connections_, "client connections, all open at once")
-        ->capture_default_str()
-        ->check(integer_in(1, 10'000));
-    sub.add_option("-n,--round-trips,--count", round_trips_, "round trips per connection")
-        ->capture_default_str()
-        ->check(integer_in(1, kMaxSamples));
-    sub.add_option("--size", size_, "bytes per message")
-        ->capture_default_str()
-        ->check(integer_in(1, 1 << 20));
     CLI::Option* server_only =
         sub.add_flag("--server-only", server_only_,
                      fmt::format("run only the weft server (one --threads value, default {}) until "
                                  "SIGINT or SIGTERM, for an external client; prints `listening on "
                                  "127.0.0.1:PORT`",
                                  kServerOnlyThreads));
+    // The client's flags mean nothing to --server-only: say so rather than
+    // ignore them.
+    sub.add_option("-c,--connections", connections_, "client connections, all open at once")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxConnections))
+        ->excludes(server_only);
+    sub.add_option("-n,--round-trips,--count", round_trips_, "round trips per connection")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxSamples))
+        ->excludes(server_only);
+    sub.add_option("--size", size_, "bytes per message")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxSize))
+        ->excludes(server_only);
     sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
         ->capture_default_str()
         ->check(integer_in(0, 65535))
         ->needs(server_only);
     sub.callback([this] {
+      if (server_only_) return;
       if (connections_ * round_trips_ > kMaxSamples) {
-        throw CLI::ValidationError("--connections x --round-trips",
-                                   fmt::format("at most {} round trips in all (each keeps its "
-                                               "latency)",
-                                               kMaxSamples));
+        throw CLI::ValidationError(
+            "--connections x --round-trips",
+            fmt::format("{} x {} = {} round trips; at most {} (each keeps its latency)",
+                        connections_, round_trips_, connections_ * round_trips_, kMaxSamples));
+      }
+      // Client and server share this process: each connection costs two
+      // descriptors. Without them the run would fail half-way (EMFILE).
+      rlimit lim{};
+      const std::uint64_t need = 2 * connections_ + kSpareDescriptors;
+      if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+          need > lim.rlim_cur) {
+        throw CLI::ValidationError(
+            "--connections",
+            fmt::format("{} connections need about {} file descriptors (both ends are in this "
+                        "process), but the limit is {}: lower --connections or raise `ulimit -n`",
+                        connections_, need, static_cast<std::uint64_t>(lim.rlim_cur)));
       }
     });
   }

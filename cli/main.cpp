@@ -22,29 +22,6 @@ using weft_bench::workload;
 
 constexpr int kUsageError = 2;
 
-// threads_validator() accepts an integer worker count in [0, max].
-CLI::Validator threads_validator(int max) {
-  return CLI::Validator(
-      [max](std::string& s) -> std::string {
-        std::size_t used = 0;
-        long v = -1;
-        try {
-          v = std::stol(s, &used);
-        } catch (...) {
-          used = 0;
-        }
-        if (used != s.size() || s.empty()) {
-          return fmt::format("'{}' is not a worker count (an integer, 0 = current-thread)", s);
-        }
-        if (v < 0 || v > max) {
-          return fmt::format("worker count {} is out of range [0, {}]{}", s, max,
-                             max == 1 ? " (this workload runs on one thread)" : "");
-        }
-        return "";
-      },
-      fmt::format("INT in [0, {}]", max), "threads");
-}
-
 // add_run_options() adds --baseline-stack and --time-limit.
 void add_run_options(CLI::App& sub, common_options& o) {
   sub.add_option("--baseline-stack", o.baseline_stack,
@@ -57,7 +34,7 @@ void add_run_options(CLI::App& sub, common_options& o) {
                  "seconds one run may take before it is reported as a hang (exit code 3); "
                  "0 = no limit")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 86400.0));
+      ->check(weft_bench::number_in(0, 86400));
 }
 
 // add_common_options() adds the flags every workload subcommand shares.
@@ -70,7 +47,7 @@ void add_common_options(CLI::App& sub, const workload& w, common_options& o) {
       ->delimiter(',')
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->check(threads_validator(w.max_threads()));
+      ->check(weft_bench::worker_count_in(w.max_threads()));
   sub.add_flag("--json", o.json, "print one JSON object per result instead of key=value lines");
   sub.add_flag("--baseline{shared_work}", o.baseline,
                "also run the same work on raw Boost.Fiber: shared_work (default) or "
