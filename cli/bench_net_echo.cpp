@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -67,16 +68,27 @@ void reap(weft::join_set<void>& conns, bool wait) {
   }
 }
 
-// serve() accepts connections and runs one fiber each until `stop` is set
-// (whoever sets it then connects once, to wake accept()). It then closes
-// the listener, aborts the connection fibers still running (a benchmark's
-// client has closed its sockets by then; --server-only may leave clients
-// connected) and joins them all.
-void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
+// shared_listener is the listener of a serve() loop, shared with the thread
+// that stops it (the benchmark's client, --server-only's signal thread):
+// whichever of the two lets go last destroys it.
+using shared_listener = std::shared_ptr<weft::net::tcp_listener>;
+
+// stop_serving() ends a serve() loop from any thread: it closes the
+// listener, which wakes accept() with errc::closed wherever it is parked,
+// also in its back-off while the process is out of descriptors (EMFILE).
+// A wake-up connection cannot do that: at EMFILE it cannot be opened (this
+// process is the one out of descriptors), and even if it were, accepting it
+// would fail with EMFILE again and accept() would go back to its back-off.
+void stop_serving(const shared_listener& l) noexcept { l->close(); }
+
+// serve() accepts connections and runs one fiber each until stop_serving()
+// closes the listener. It then aborts the connection fibers still running
+// (a benchmark's client has closed its sockets by then; --server-only may
+// leave clients connected) and joins them all.
+void serve(weft::net::tcp_listener& listener) {
   weft::join_set<void> conns;
-  while (!stop.load(std::memory_order_acquire)) {
+  for (;;) {
     auto s = listener.accept(weft::time::instant::max());
-    if (stop.load(std::memory_order_acquire)) break;
     if (!s) {
       if (s.error() == weft::errc::closed) break;
       // ECONNABORTED and the like (accept() itself backs off when out of
@@ -87,20 +99,22 @@ void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
     conns.spawn(serve_connection, std::move(*s));
     reap(conns, false);
   }
-  static_cast<void>(listener.close());
+  // Returns once the closing thread has finished closing (close() is
+  // idempotent and the later calls wait for the first).
+  listener.close();
   conns.abort_all();
   reap(conns, true);
 }
 
 // bind_listener() listens on 127.0.0.1:port.
 // Errors: std::system_error naming the address (e.g. a port in use).
-weft::net::tcp_listener bind_listener(std::uint16_t port) {
+shared_listener bind_listener(std::uint16_t port) {
   const std::string where = fmt::format("127.0.0.1:{}", port);
   auto addr = weft::net::socket_address::parse(where);
   if (!addr) throw std::system_error(addr.error(), "cannot parse " + where);
   auto l = weft::net::tcp_listener::bind(*addr);
   if (!l) throw std::system_error(l.error(), "cannot listen on " + where);
-  return std::move(*l);
+  return std::make_shared<weft::net::tcp_listener>(std::move(*l));
 }
 
 // bound_port() is the port a listener got.
@@ -175,21 +189,19 @@ class echo_workload final : public workload {
   result run_weft(int threads) override {
     const echo_load_config cfg = load_config(0);
     weft::runtime rt = make_runtime(threads);
-    std::atomic<bool> stop{false};
     echo_load_result load;
     std::thread client;
     try {
       rt.block_on([&] {
-        weft::net::tcp_listener listener = bind_listener(0);
-        const std::uint16_t port = bound_port(listener);
-        client = std::thread([&, port] {
+        const shared_listener listener = bind_listener(0);
+        const std::uint16_t port = bound_port(*listener);
+        client = std::thread([&cfg, &load, listener, port] {
           echo_load_config c = cfg;
           c.port = port;
           load = run_echo_load(c);
-          stop.store(true, std::memory_order_release);
-          wake_listener(port);
+          stop_serving(listener);
         });
-        serve(listener, stop);
+        serve(*listener);
       });
     } catch (...) {
       if (client.joinable()) client.join();
@@ -277,7 +289,6 @@ class echo_workload final : public workload {
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-    std::atomic<bool> stop{false};
     std::atomic<bool> failed{false};
     std::thread waiter;
     int rc = 0;
@@ -285,21 +296,20 @@ class echo_workload final : public workload {
       weft::runtime rt = make_runtime(threads);
       try {
         rt.block_on([&] {
-          weft::net::tcp_listener listener = bind_listener(static_cast<std::uint16_t>(port_));
-          const std::uint16_t port = bound_port(listener);
+          const shared_listener listener = bind_listener(static_cast<std::uint16_t>(port_));
+          const std::uint16_t port = bound_port(*listener);
           fmt::print("listening on 127.0.0.1:{}\n", port);
           std::fflush(stdout);
-          waiter = std::thread([&, port] {
+          waiter = std::thread([&sigs, &failed, listener] {
             int sig = 0;
             sigwait(&sigs, &sig);
             if (!failed.load()) {
               fmt::print(stderr, "fiber-bench echo: {}: stopping\n",
                          sig == SIGINT ? "SIGINT" : "SIGTERM");
             }
-            stop.store(true, std::memory_order_release);
-            wake_listener(port);
+            stop_serving(listener);
           });
-          serve(listener, stop);
+          serve(*listener);
         });
       } catch (...) {
         if (waiter.joinable()) {

@@ -254,11 +254,4 @@ class load_generator {
 
 echo_load_result run_echo_load(const echo_load_config& cfg) { return load_generator(cfg).run(); }
 
-bool wake_listener(std::uint16_t port) noexcept {
-  const int fd = connect_loopback(port, false);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
-
 }  // namespace weft_bench
