@@ -164,6 +164,10 @@ std::string format_json(const result& r) {
 // ===========================================================================
 // reporter
 
+void reporter::begin(const run_context& c) {
+  if (json_) std::cout << format_context(c) << std::endl;
+}
+
 void reporter::emit(const result& r) {
   std::cout << (json_ ? format_json(r) : format_line(r)) << std::endl;
   results_.push_back(r);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // fiber-bench's results and how they are written: the `key=value` line and
-// its JSON twin (docs/benchmarks.md), and the human table.
+// its JSON twin (docs/benchmarks.md), the context object that opens --json
+// output, and the human table.
 #pragma once
 
 #include <cstddef>
@@ -62,11 +63,29 @@ std::string format_line(const result& r);
 // format_json() is the same fields as one JSON object (no trailing newline).
 std::string format_json(const result& r);
 
+// run_context is what the context object says about this invocation.
+struct run_context {
+  std::string command;  // the command line (arguments quoted where needed)
+};
+
+// format_context() is the context object that starts --json output, on one
+// line: `{"context":{...}}` with weft's version and git commit, the build
+// type, compiler and flags, the CPU model, core count, load average, date,
+// host name and the command line (bench_context.cpp).
+std::string format_context(const run_context& c);
+// command_line() joins argv for run_context::command.
+std::string command_line(int argc, char** argv);
+// version_text() is what --version prints.
+std::string version_text();
+
 // reporter prints results as they come (one line each, flushed) and keeps
 // them for the human table.
 class reporter {
  public:
   explicit reporter(bool json) noexcept : json_(json) {}
+  // begin() prints the context object when the output is JSON (nothing
+  // otherwise); call it once, before the first emit().
+  void begin(const run_context& c);
   // emit() prints `r` and remembers it.
   void emit(const result& r);
   // note_error() records a run that could not complete (exit code 3).

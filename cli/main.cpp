@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
       "one JSON object). Exit codes: 0 ok, 1 a check FAILED, 2 bad command line, 3 a run "
       "failed.",
       "fiber-bench"};
-  app.set_version_flag("--version", "fiber-bench (weft) 0.1.0");
+  app.set_version_flag("--version", weft_bench::version_text());
   // At most one subcommand; none is reported below. (require_subcommand(1)
   // would report "A subcommand is required" for a mistyped one.)
   app.require_subcommand(0, 1);
@@ -147,6 +147,7 @@ int main(int argc, char** argv) {
   if (suite->parsed()) {
     const bool json = top_json || suite_json;
     weft_bench::reporter rep(json);
+    rep.begin({weft_bench::command_line(argc, argv)});
     common_options o = suite_opts;
     o.json = json;
     o.baseline = no_baseline ? "" : suite_baseline;
@@ -181,6 +182,7 @@ int main(int argc, char** argv) {
     o.json = o.json || top_json;
     if (const std::optional<int> rc = workloads[i]->run_standalone(o)) return *rc;
     weft_bench::reporter rep(o.json);
+    rep.begin({weft_bench::command_line(argc, argv)});
     weft_bench::set_hang_handler([&] { print_table_if(rep, o.json); });
     weft_bench::run_workload(*workloads[i], o, rep);
     print_table_if(rep, o.json);
