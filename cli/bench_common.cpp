@@ -282,25 +282,35 @@ void run_boost_pool(boost_algo algo, std::size_t threads,
 // Running a workload
 
 namespace {
-template <class F>
-void run_one(reporter& rep, const std::string& label, double limit, F&& f) {
-  std::optional<result> r;
+// config is one thing run_workload() measures at one thread count: weft,
+// its reference baseline or its Boost.Fiber baseline, with its runs so far.
+struct config {
+  config(std::string l, std::function<result()> r) : label(std::move(l)), run(std::move(r)) {}
+  std::string label;  // "spawn weft threads=2", for progress and messages
+  std::function<result()> run;
+  std::vector<result> runs;
+  bool skipped = false;  // baseline_unavailable: not run again
+};
+
+// run_once() runs `c` once under the watchdog and keeps its result. A
+// baseline that cannot run here is reported once and skipped from then on;
+// a run that throws is reported (exit code 3) and leaves no result.
+void run_once(config& c, reporter& rep, double limit, std::size_t i, std::size_t repeat) {
+  const std::string label =
+      repeat == 1 ? c.label : fmt::format("{} (run {} of {})", c.label, i + 1, repeat);
   try {
     progress p(label, limit);
-    r = f();
+    c.runs.push_back(c.run());
   } catch (const baseline_unavailable& e) {
     fmt::print(stderr, "fiber-bench: {}: skipped: {}\n", label, e.what());
-    return;
+    c.skipped = true;
   } catch (const std::exception& e) {
     fmt::print(stderr, "fiber-bench: {}: error: {}\n", label, e.what());
     rep.note_error();
-    return;
   } catch (...) {
     fmt::print(stderr, "fiber-bench: {}: error: unknown exception\n", label);
     rep.note_error();
-    return;
   }
-  rep.emit(*r);
 }
 }  // namespace
 
@@ -310,20 +320,34 @@ void run_workload(workload& w, const common_options& opts, reporter& rep) {
   const std::vector<int> threads = opts.threads.empty() ? w.default_threads() : opts.threads;
   const std::string note = w.note(!opts.baseline.empty());
   if (!note.empty()) fmt::print(stderr, "fiber-bench: {}: {}\n", w.name(), note);
+  const std::size_t repeat = std::max<std::size_t>(opts.repeat, 1);
   for (int t : threads) {
-    run_one(rep, fmt::format("{} weft threads={}", w.name(), weft_threads(t)), opts.time_limit,
-            [&] { return w.run_weft(t); });
+    std::vector<config> configs;
+    configs.emplace_back(fmt::format("{} weft threads={}", w.name(), weft_threads(t)),
+                         [&w, t] { return w.run_weft(t); });
     if (w.reference_impl() && !opts.no_reference) {
-      run_one(rep, fmt::format("{} {} threads={}", w.name(), w.reference_impl(), weft_threads(t)),
-              opts.time_limit, [&] { return w.run_reference(t); });
+      configs.emplace_back(
+          fmt::format("{} {} threads={}", w.name(), w.reference_impl(), weft_threads(t)),
+          [&w, t] { return w.run_reference(t); });
     }
-    if (opts.baseline.empty()) continue;
-    const boost_algo a = t <= 1                             ? boost_algo::round_robin
-                         : opts.baseline == "work_stealing" ? boost_algo::work_stealing
-                                                            : boost_algo::shared_work;
-    const std::size_t n = t <= 1 ? 1 : static_cast<std::size_t>(t);
-    run_one(rep, fmt::format("{} {} threads={}", w.name(), boost_impl_name(a), n), opts.time_limit,
-            [&] { return w.run_boost(a, n); });
+    if (!opts.baseline.empty()) {
+      const boost_algo a = t <= 1                             ? boost_algo::round_robin
+                           : opts.baseline == "work_stealing" ? boost_algo::work_stealing
+                                                              : boost_algo::shared_work;
+      const std::size_t n = t <= 1 ? 1 : static_cast<std::size_t>(t);
+      configs.emplace_back(fmt::format("{} {} threads={}", w.name(), boost_impl_name(a), n),
+                           [&w, a, n] { return w.run_boost(a, n); });
+    }
+    // Repetitions alternate (weft, baseline, weft, baseline, ...) so that a
+    // drift of the machine's load touches both sides alike.
+    for (std::size_t i = 0; i < repeat; ++i) {
+      for (config& c : configs) {
+        if (!c.skipped) run_once(c, rep, opts.time_limit, i, repeat);
+      }
+    }
+    for (const config& c : configs) {
+      if (!c.runs.empty()) rep.emit(combine(c.runs, repeat > 1));
+    }
   }
 }
 

@@ -154,6 +154,7 @@ struct common_options {
   std::string baseline_stack = "pooled";  // pooled | fixedsize
   double time_limit = 300;                // seconds per run; 0 = none
   bool no_reference = false;              // skip a workload's own baseline (--no-baseline)
+  std::size_t repeat = 1;                 // runs of each configuration (--repeat)
 };
 
 // workload is one standard workload: its flags, its weft run and its raw
@@ -207,7 +208,8 @@ std::unique_ptr<workload> make_echo_workload();
 
 // run_workload() runs `w` for each thread count of `opts` (weft, then its
 // reference baseline unless opts.no_reference, then its Boost.Fiber baseline
-// when asked) and reports every result.
+// when asked), each opts.repeat times, alternating, and reports one result
+// per configuration: the combine() of its runs.
 void run_workload(workload& w, const common_options& opts, reporter& rep);
 
 // sum_below() is 0 + 1 + ... + (n - 1), the checksum of the channel

@@ -87,7 +87,7 @@ class idle_cpu_workload final : public workload {
     r.ops = 0;
     r.seconds = o.wall;
     r.ok = o.wall > 0;
-    r.add("cpu_percent", percent(o), 2);
+    r.add("cpu_percent", percent(o), 2, agg::median_spread);
     r.add("cpu_ms", o.cpu * 1000.0, 1);
     return r;
   }

@@ -153,7 +153,7 @@ class skynet_workload final : public workload {
     r.ops = fibers_for(leaves);
     r.seconds = o.seconds;
     r.ok = o.sum == expected_sum(leaves);
-    r.add("max_rss_kb", reset ? peak_rss_kb() : maxrss_kb());
+    r.add("max_rss_kb", reset ? peak_rss_kb() : maxrss_kb(), agg::median_spread);
     return r;
   }
 

@@ -161,9 +161,11 @@ class timers_workload final : public workload {
     std::int64_t early = 0;
     for (std::int64_t v : o.lateness_ns) early += v < 0 ? 1 : 0;
     r.ok = o.done.load() == r.ops && early == 0;
-    r.add("lateness_p50_us", static_cast<double>(percentile(o.lateness_ns, 50)) / 1000.0, 1);
-    r.add("lateness_p99_us", static_cast<double>(percentile(o.lateness_ns, 99)) / 1000.0, 1);
-    r.add("early_wakes", early);
+    r.add("lateness_p50_us", static_cast<double>(percentile(o.lateness_ns, 50)) / 1000.0, 1,
+          agg::median_spread);
+    r.add("lateness_p99_us", static_cast<double>(percentile(o.lateness_ns, 99)) / 1000.0, 1,
+          agg::median_spread);
+    r.add("early_wakes", early, agg::worst);
     return r;
   }
 

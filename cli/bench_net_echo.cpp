@@ -269,10 +269,10 @@ class echo_workload final : public workload {
                                      : static_cast<double>(percentile(load.latency_ns, p)) / 1000.0;
     };
     r.add("p50_us", us(50), 1);
-    r.add("p99_us", us(99), 1);
+    r.add("p99_us", us(99), 1, agg::median_spread);
     r.add("p999_us", us(99.9), 1);
-    r.add("connections", static_cast<std::int64_t>(connections_));
-    r.add("size", static_cast<std::int64_t>(size_));
+    r.add("connections", static_cast<std::int64_t>(connections_), agg::param);
+    r.add("size", static_cast<std::int64_t>(size_), agg::param);
     return r;
   }
 

@@ -48,10 +48,13 @@ field real_field(std::string key, double v, int decimals) {
   return f;
 }
 
-// all_fields() lists a result's fields in output order.
+// all_fields() lists a result's fields in output order. With a spread
+// (--repeat > 1), ns_per_op_min, ns_per_op_max and repeat follow check=
+// (the standard fields stay first, as docs/benchmarks.md has them), and
+// each median_spread field is followed by its _min and _max.
 std::vector<field> all_fields(const result& r) {
   std::vector<field> f;
-  f.reserve(8 + r.extra.size() + r.tail.size());
+  f.reserve(11 + 3 * r.extra.size() + r.tail.size());
   f.push_back(text_field("workload", r.workload));
   f.push_back(text_field("impl", r.impl));
   f.push_back(integer_field("threads", static_cast<std::int64_t>(r.threads)));
@@ -60,7 +63,19 @@ std::vector<field> all_fields(const result& r) {
   f.push_back(real_field("ops_per_sec", r.ops_per_sec(), 0));
   f.push_back(real_field("ns_per_op", r.ns_per_op(), 1));
   f.push_back(text_field("check", r.ok ? "ok" : "FAILED"));
-  f.insert(f.end(), r.extra.begin(), r.extra.end());
+  if (r.spread) {
+    f.push_back(real_field("ns_per_op_min", r.ns_per_op_min, 1));
+    f.push_back(real_field("ns_per_op_max", r.ns_per_op_max, 1));
+    f.push_back(integer_field("repeat", static_cast<std::int64_t>(r.repeat)));
+  }
+  for (const field& e : r.extra) {
+    f.push_back(e);
+    if (!r.spread || e.how != agg::median_spread) continue;
+    // combine() leaves <key>_min and <key>_max in r.spreads.
+    for (const field& s : r.spreads) {
+      if (s.key == e.key + "_min" || s.key == e.key + "_max") f.push_back(s);
+    }
+  }
   f.insert(f.end(), r.tail.begin(), r.tail.end());
   return f;
 }
@@ -105,12 +120,14 @@ double field::number() const noexcept {
   return 0;
 }
 
-void result::add(std::string key, std::int64_t v) {
+void result::add(std::string key, std::int64_t v, agg how) {
   extra.push_back(integer_field(std::move(key), v));
+  extra.back().how = how;
 }
 
-void result::add(std::string key, double v, int decimals) {
+void result::add(std::string key, double v, int decimals, agg how) {
   extra.push_back(real_field(std::move(key), v, decimals));
+  extra.back().how = how;
 }
 
 void result::add_text(std::string key, std::string v) {
@@ -141,6 +158,67 @@ double result::ops_per_sec() const noexcept {
 
 double result::ns_per_op() const noexcept {
   return (ops == 0 || seconds <= 0) ? 0.0 : seconds * 1e9 / static_cast<double>(ops);
+}
+
+namespace {
+// median() of a non-empty list: the middle value, or the mean of the two
+// middle values for an even count (Google Benchmark's and hyperfine's).
+double median(std::vector<double> v) {
+  const std::size_t n = v.size();
+  std::sort(v.begin(), v.end());
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// with_number() is `f` holding `v` (rounded for an integer field).
+field with_number(field f, double v) {
+  if (f.type == field::kind::integer) {
+    f.i = static_cast<std::int64_t>(std::llround(v));
+  } else {
+    f.d = v;
+  }
+  return f;
+}
+}  // namespace
+
+result combine(const std::vector<result>& runs, bool spread) {
+  result r = runs.front();
+  r.repeat = runs.size();
+  r.spread = spread;
+  r.spreads.clear();
+  std::vector<double> seconds, ops, ns;
+  for (const result& x : runs) {
+    seconds.push_back(x.seconds);
+    ops.push_back(static_cast<double>(x.ops));
+    ns.push_back(x.ns_per_op());
+    r.ok = r.ok && x.ok;
+  }
+  r.seconds = median(seconds);
+  r.ops = static_cast<std::uint64_t>(std::llround(median(ops)));
+  r.ns_per_op_min = *std::min_element(ns.begin(), ns.end());
+  r.ns_per_op_max = *std::max_element(ns.begin(), ns.end());
+  for (field& f : r.extra) {
+    if (f.type == field::kind::text || f.how == agg::param) continue;
+    std::vector<double> v;
+    for (const result& x : runs) {
+      const field* g = x.find(f.key);
+      if (g) v.push_back(g->number());
+    }
+    if (v.empty()) continue;
+    if (f.how == agg::worst) {
+      f = with_number(f, *std::max_element(v.begin(), v.end()));
+      continue;
+    }
+    f = with_number(f, median(v));
+    if (f.how == agg::median_spread) {
+      field lo = with_number(f, *std::min_element(v.begin(), v.end()));
+      field hi = with_number(f, *std::max_element(v.begin(), v.end()));
+      lo.key += "_min";
+      hi.key += "_max";
+      r.spreads.push_back(std::move(lo));
+      r.spreads.push_back(std::move(hi));
+    }
+  }
+  return r;
 }
 
 std::string format_line(const result& r) {

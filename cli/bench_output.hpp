@@ -12,6 +12,14 @@
 
 namespace weft_bench {
 
+// agg says how repeated runs of one configuration (--repeat) combine a field.
+enum class agg {
+  median,         // a measurement: the median of the runs
+  median_spread,  // a headline measurement: the median, then <key>_min and <key>_max
+  worst,          // a count of bad events (early wake-ups): the largest
+  param,          // a parameter of the run (a capacity): the same in every run
+};
+
 // field is one workload-specific `key=value` of a result line: an integer,
 // a number printed with `decimals` decimals, or text (quoted in JSON).
 struct field {
@@ -22,6 +30,7 @@ struct field {
   double d = 0;
   int decimals = 0;
   std::string s;
+  agg how = agg::median;
 
   // value() is the value as the key=value line prints it.
   std::string value() const;
@@ -41,10 +50,19 @@ struct result {
   // tail is written after the workload-specific fields: weft's
   // `flavour=current_thread|multi_thread`, a baseline's `stack=`.
   std::vector<field> tail;
+  // repeat is how many runs this result combines; spread is whether the
+  // line carries repeat= and the _min/_max fields (--repeat > 1, even if
+  // fewer runs completed).
+  std::size_t repeat = 1;
+  bool spread = false;
+  double ns_per_op_min = 0;
+  double ns_per_op_max = 0;
+  // spreads holds <key>_min and <key>_max of each median_spread field.
+  std::vector<field> spreads;
 
   // add() appends a workload-specific field.
-  void add(std::string key, std::int64_t v);
-  void add(std::string key, double v, int decimals);
+  void add(std::string key, std::int64_t v, agg how = agg::median);
+  void add(std::string key, double v, int decimals, agg how = agg::median);
   void add_text(std::string key, std::string v);
   // add_tail() appends a text field to `tail`.
   void add_tail(std::string key, std::string v);
@@ -57,6 +75,16 @@ struct result {
   double ops_per_sec() const noexcept;
   double ns_per_op() const noexcept;
 };
+
+// combine() is the result of repeated runs of one configuration (`runs`
+// non-empty: the same workload, impl and threads). seconds, ops and every
+// `median`/`median_spread` field are medians (the mean of the two middle
+// runs for an even count); ops_per_sec and ns_per_op follow from the
+// median seconds and ops, so the line stays consistent; ns_per_op_min and
+// _max are the fastest and slowest runs'. check is ok only if every run
+// was; `worst` fields take the largest value, `param` and text fields the
+// first run's. `spread` sets result::spread.
+result combine(const std::vector<result>& runs, bool spread);
 
 // format_line() is the `key=value ...` line of docs/benchmarks.md.
 std::string format_line(const result& r);

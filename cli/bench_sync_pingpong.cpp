@@ -88,7 +88,7 @@ class pingpong_workload final : public workload {
       return out;
     });
     result r = finish(weft_result(name(), threads), o);
-    r.add("capacity", std::int64_t{1});
+    r.add("capacity", std::int64_t{1}, agg::param);
     return r;
   }
 
@@ -126,7 +126,7 @@ class pingpong_workload final : public workload {
       o.echoed = n;
     });
     result r = finish(boost_result(name(), algo, threads), o);
-    r.add("capacity", static_cast<std::int64_t>(kBoostCapacity));
+    r.add("capacity", static_cast<std::int64_t>(kBoostCapacity), agg::param);
     return r;
   }
 

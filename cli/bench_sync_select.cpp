@@ -104,7 +104,7 @@ class select_workload final : public workload {
     r.ops = count_;
     r.seconds = o.seconds;
     r.ok = o.sends_ok && o.received == count_ && o.sum == sum_below(count_);
-    r.add("capacity", static_cast<std::int64_t>(cap));
+    r.add("capacity", static_cast<std::int64_t>(cap), agg::param);
     return r;
   }
 

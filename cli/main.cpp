@@ -35,6 +35,11 @@ void add_run_options(CLI::App& sub, common_options& o) {
                  "0 = no limit")
       ->capture_default_str()
       ->check(weft_bench::number_in(0, 86400));
+  sub.add_option("--repeat", o.repeat,
+                 "runs of each configuration (alternating weft and its baselines); the line "
+                 "reports the median, with ns_per_op_min/_max and repeat=N when N > 1")
+      ->capture_default_str()
+      ->check(weft_bench::integer_in(1, 1000));
 }
 
 // add_common_options() adds the flags every workload subcommand shares.
