@@ -68,12 +68,6 @@ bool reset_peak_rss() noexcept {
 
 void trim_heap() noexcept { ::malloc_trim(0); }
 
-std::optional<std::array<double, 3>> load_average() noexcept {
-  std::array<double, 3> a{};
-  if (::getloadavg(a.data(), 3) != 3) return std::nullopt;
-  return a;
-}
-
 double cpu_seconds() noexcept {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <array>
 #include <boost/context/stack_context.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -46,9 +45,6 @@ bool reset_peak_rss() noexcept;
 // trim_heap() returns free malloc memory to the kernel so that an RSS
 // reading taken next is not inflated by earlier runs' freed memory.
 void trim_heap() noexcept;
-// load_average() is the 1, 5 and 15 minute load averages (getloadavg);
-// nullopt when unavailable.
-std::optional<std::array<double, 3>> load_average() noexcept;
 // cpu_seconds() is user + system CPU time of the whole process.
 double cpu_seconds() noexcept;
 

@@ -14,9 +14,9 @@
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
-#include "bench_common.hpp"
 #include "bench_output.hpp"
 #include "build_info.hpp"
 
@@ -50,9 +50,10 @@ std::string local_date() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
   if (::localtime_r(&t, &tm) == nullptr) return "unknown";
-  std::string s = fmt::format("{:%Y-%m-%dT%H:%M:%S%z}", tm);
-  if (s.size() >= 5) s.insert(s.size() - 2, ":");  // +0200 -> +02:00
-  return s;
+  // %z is +0200; ISO 8601's extended form (and Google Benchmark's) +02:00.
+  const std::string zone = fmt::format("{:%z}", tm);
+  const std::string hhmm = zone.size() == 5 ? zone.substr(0, 3) + ":" + zone.substr(3) : zone;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}{}", tm, hhmm);
 }
 
 std::string host_name() {
@@ -72,6 +73,12 @@ std::string shell_quoted(const std::string& a) {
   return q + "'";
 }
 }  // namespace
+
+std::optional<std::array<double, 3>> load_average() noexcept {
+  std::array<double, 3> a{};
+  if (::getloadavg(a.data(), 3) != 3) return std::nullopt;
+  return a;
+}
 
 std::string command_line(int argc, char** argv) {
   std::string s;

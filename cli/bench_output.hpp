@@ -4,9 +4,11 @@
 // output, and the human table.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +107,16 @@ std::string format_context(const run_context& c);
 std::string command_line(int argc, char** argv);
 // version_text() is what --version prints.
 std::string version_text();
+// load_average() is the 1, 5 and 15 minute load averages (getloadavg);
+// nullopt when unavailable.
+std::optional<std::array<double, 3>> load_average() noexcept;
+
+// format_table() is the human table of `results` (bench_table.cpp): one row
+// per result with the ratio against the baseline run beside it and the
+// workload's headline figure, then weft's docs/benchmarks.md targets worded
+// as comparisons with the peers' figures. No line is wider than 100 columns
+// for realistic figures (cli/tests/table_width_test.cpp).
+std::string format_table(const std::vector<result>& results);
 
 // reporter prints results as they come (one line each, flushed) and keeps
 // them for the human table.
@@ -122,8 +134,7 @@ class reporter {
   bool any_failed() const noexcept;
   // exit_code() is 0, 1 (a check FAILED) or 3 (a run threw).
   int exit_code() const noexcept;
-  // print_table() writes the human table (ratios against the baselines and
-  // the docs/benchmarks.md targets) to `out`, at most 100 columns wide.
+  // print_table() writes format_table() of the results to `out`.
   void print_table(std::ostream& out) const;
 
  private:
