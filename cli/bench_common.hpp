@@ -106,7 +106,7 @@ enum class baseline_stack_kind {
 };
 
 // baseline_stack is the StackAllocator of every baseline fiber. `pooled` is
-// the 64 KiB pooled stacks of BENCHMARKS.md's raw Boost.Fiber figures; it is
+// the 64 KiB pooled stacks of docs/benchmarks.md's raw Boost.Fiber figures; it is
 // locked because boost::pool is not thread-safe and shared_work frees a
 // stack on whichever thread ends the fiber. Copies share one pool.
 class baseline_stack {

@@ -131,8 +131,9 @@ class echo_workload final : public workload {
     return "TCP echo on 127.0.0.1: a weft::net server with --threads workers, then a raw "
            "libevent server with as many event_base threads, each driven by one "
            "single-threaded epoll client: --connections connections x --round-trips round trips "
-           "of --size bytes (default: 1 worker, then 2; BENCHMARKS.md target >= 0.95x libevent's "
-           "round trips/s, p99 <= libevent's). --server-only serves until SIGINT/SIGTERM";
+           "of --size bytes (default: 1 worker, then 2; docs/benchmarks.md target >= 0.95x "
+           "libevent's round trips/s, p99 <= libevent's). --server-only serves until "
+           "SIGINT/SIGTERM";
   }
   std::vector<int> default_threads() const override { return {1, 2}; }
   const char* reference_impl() const noexcept override { return "libevent"; }

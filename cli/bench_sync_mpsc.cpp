@@ -43,7 +43,7 @@ class mpsc_workload final : public workload {
   const char* name() const noexcept override { return "mpsc"; }
   const char* about() const noexcept override {
     return "--producers fibers each send --count uint64 into one bounded channel of --capacity; "
-           "one consumer sums and checks them (default: 2 workers; BENCHMARKS.md target <= 51 "
+           "one consumer sums and checks them (default: 2 workers; docs/benchmarks.md target <= 51 "
            "ns per message)";
   }
   std::vector<int> default_threads() const override { return {2}; }

@@ -32,7 +32,7 @@ class select_workload final : public workload {
   const char* name() const noexcept override { return "select"; }
   const char* about() const noexcept override {
     return "one fiber selects over 4 channels of --capacity fed by 4 producer fibers, --count "
-           "messages in total; checks the sum (default: 2 workers; BENCHMARKS.md gives no "
+           "messages in total; checks the sum (default: 2 workers; docs/benchmarks.md gives no "
            "target, and raw Boost.Fiber has no select: no baseline)";
   }
   std::vector<int> default_threads() const override { return {2}; }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The raw-libevent echo server of the echo workload (BENCHMARKS.md's
+// The raw-libevent echo server of the echo workload (docs/benchmarks.md's
 // baseline). Each thread runs its own event_base with locking off
 // (EVENT_BASE_FLAG_NOLOCK: no libevent call crosses threads; a pipe per loop
 // carries handed-over sockets and the stop request). A connection is one

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fiber-bench: the standard workloads of shared/BENCHMARKS.md on weft, each
+// fiber-bench: the standard workloads of docs/benchmarks.md on weft, each
 // optionally next to the same work on raw Boost.Fiber (--baseline), plus
 // `suite`, which runs them all. Exit codes: 0 ok, 1 a check FAILED, 2 bad
 // command line, 3 a run could not complete.
@@ -26,7 +26,7 @@ constexpr int kUsageError = 2;
 void add_run_options(CLI::App& sub, common_options& o) {
   sub.add_option("--baseline-stack", o.baseline_stack,
                  "stacks of the baseline's fibers: pooled (boost::context::"
-                 "pooled_fixedsize_stack, 64 KiB, as in BENCHMARKS.md) or fixedsize (Boost's "
+                 "pooled_fixedsize_stack, 64 KiB, as in docs/benchmarks.md) or fixedsize (Boost's "
                  "default_stack: a 128 KiB malloc per fiber)")
       ->capture_default_str()
       ->check(CLI::IsMember({"pooled", "fixedsize"}));
@@ -80,7 +80,7 @@ std::string loadavg() {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "fiber-bench: shared/BENCHMARKS.md's standard workloads on weft, optionally next to raw "
+      "fiber-bench: docs/benchmarks.md's standard workloads on weft, optionally next to raw "
       "Boost.Fiber (--baseline).\nOutput: one `workload=... impl=... threads=... ops=... "
       "seconds=... ops_per_sec=... ns_per_op=... check=ok|FAILED ...` line per result (--json: "
       "one JSON object). Exit codes: 0 ok, 1 a check FAILED, 2 bad command line, 3 a run "
@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
     subs.push_back(sub);
   }
 
-  // suite: every workload at its BENCHMARKS.md worker counts.
+  // suite: every workload at its docs/benchmarks.md worker counts.
   CLI::App* suite = app.add_subcommand(
       "suite",
       "run every workload (spawn and pingpong on 2 workers and 1 thread, yield on 1 thread, "
