@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// What every fiber-bench workload shares: the result record and its output
-// formats (shared/BENCHMARKS.md), timing, RSS and CPU readings, the progress
-// indicator, and how a run is set up on weft or on raw Boost.Fiber.
+// What every fiber-bench workload shares: the result record (bench_output.hpp),
+// timing, RSS and CPU readings, the progress indicator, and how a run is set
+// up on weft or on raw Boost.Fiber.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,73 +19,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench_flags.hpp"
+#include "bench_output.hpp"
 #include "weft/fibers/runtime.hpp"
 
 namespace weft_bench {
-
-// ---------------------------------------------------------------------------
-// Results and their output.
-
-// field is one workload-specific `key=value` of a result line. `text`
-// fields are quoted in JSON; the others are written as JSON numbers.
-struct field {
-  std::string key;
-  std::string value;
-  bool text = false;
-};
-
-// result is one line of output: the standard fields, then `extra`.
-struct result {
-  std::string workload;
-  std::string impl;
-  std::size_t threads = 0;
-  std::uint64_t ops = 0;
-  double seconds = 0;
-  bool ok = false;
-  std::vector<field> extra;
-  // tail is written after the workload-specific fields: weft's
-  // `flavour=current_thread|multi_thread`, a baseline's `stack=`.
-  std::vector<field> tail;
-
-  // add() appends a workload-specific field.
-  void add(std::string key, std::int64_t v);
-  void add(std::string key, double v, int decimals);
-  void add_text(std::string key, std::string v);
-  // find() returns the value of an extra or tail field (nullptr when absent).
-  const std::string* find(const std::string& key) const;
-
-  // ops_per_sec() and ns_per_op() are 0 when ops or seconds are 0.
-  double ops_per_sec() const noexcept;
-  double ns_per_op() const noexcept;
-};
-
-// format_line() is the `key=value ...` line of shared/BENCHMARKS.md.
-std::string format_line(const result& r);
-// format_json() is the same fields as one JSON object (no trailing newline).
-std::string format_json(const result& r);
-
-// reporter prints results as they come (one line each, flushed) and keeps
-// them for the human table.
-class reporter {
- public:
-  explicit reporter(bool json) noexcept : json_(json) {}
-  // emit() prints `r` and remembers it.
-  void emit(const result& r);
-  // note_error() records a run that could not complete (exit code 3).
-  void note_error() noexcept { errors_ = true; }
-  const std::vector<result>& results() const noexcept { return results_; }
-  bool any_failed() const noexcept;
-  // exit_code() is 0, 1 (a check FAILED) or 3 (a run threw).
-  int exit_code() const noexcept;
-  // print_table() writes the human table (with ratios against the raw
-  // Boost.Fiber baselines and the BENCHMARKS.md targets) to `out`.
-  void print_table(std::ostream& out) const;
-
- private:
-  bool json_;
-  bool errors_ = false;
-  std::vector<result> results_;
-};
 
 // ---------------------------------------------------------------------------
 // Measurements.
@@ -169,7 +106,7 @@ enum class baseline_stack_kind {
 };
 
 // baseline_stack is the StackAllocator of every baseline fiber. `pooled` is
-// the 64 KiB pooled stacks of BENCHMARKS.md's raw Boost.Fiber figures; it is
+// the 64 KiB pooled stacks of docs/benchmarks.md's raw Boost.Fiber figures; it is
 // locked because boost::pool is not thread-safe and shared_work frees a
 // stack on whichever thread ends the fiber. Copies share one pool.
 class baseline_stack {
@@ -213,6 +150,7 @@ struct common_options {
   std::string baseline_stack = "pooled";  // pooled | fixedsize
   double time_limit = 300;                // seconds per run; 0 = none
   bool no_reference = false;              // skip a workload's own baseline (--no-baseline)
+  std::size_t repeat = 1;                 // runs of each configuration (--repeat)
 };
 
 // workload is one standard workload: its flags, its weft run and its raw
@@ -266,13 +204,9 @@ std::unique_ptr<workload> make_echo_workload();
 
 // run_workload() runs `w` for each thread count of `opts` (weft, then its
 // reference baseline unless opts.no_reference, then its Boost.Fiber baseline
-// when asked) and reports every result.
+// when asked), each opts.repeat times, alternating, and reports one result
+// per configuration: the combine() of its runs.
 void run_workload(workload& w, const common_options& opts, reporter& rep);
-
-// integer_in() validates a non-negative integer flag in [lo, hi], with a
-// clearer message than CLI::Range for a non-number ("'abc' is not an
-// integer").
-CLI::Validator integer_in(std::uint64_t lo, std::uint64_t hi);
 
 // sum_below() is 0 + 1 + ... + (n - 1), the checksum of the channel
 // workloads (exact for any n whose sum fits in 64 bits).

@@ -145,7 +145,8 @@ class idle_workload final : public workload {
     r.ok = o.parked == count_ && o.sum == expected_sum(count_) && o.rss_before_kb >= 0 &&
            o.rss_parked_kb >= 0;
     const std::int64_t delta_kb = o.rss_parked_kb - o.rss_before_kb;
-    r.add("bytes_per_task", delta_kb * 1024 / static_cast<std::int64_t>(count_));
+    r.add("bytes_per_task", delta_kb * 1024 / static_cast<std::int64_t>(count_),
+          agg::median_spread);
     r.add("rss_parked_kb", o.rss_parked_kb);
     // Where the time went: spawning until all parked, then release + join.
     r.add("park_s", o.park_seconds, 3);

@@ -33,11 +33,11 @@ class idle_cpu_workload final : public workload {
   void add_options(CLI::App& sub) override {
     sub.add_option("--seconds", seconds_, "how long to watch the idle runtime")
         ->capture_default_str()
-        ->check(CLI::Range(0.1, 600.0));
+        ->check(number_in(0.1, 600));
     sub.add_option("--max-cpu-percent", max_cpu_percent_,
                    "weft's check: CPU over the window, in % of one core")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 102400.0));
+        ->check(number_in(0, 102400));
   }
   void set_quick() override {}
 
@@ -87,7 +87,7 @@ class idle_cpu_workload final : public workload {
     r.ops = 0;
     r.seconds = o.wall;
     r.ok = o.wall > 0;
-    r.add("cpu_percent", percent(o), 2);
+    r.add("cpu_percent", percent(o), 2, agg::median_spread);
     r.add("cpu_ms", o.cpu * 1000.0, 1);
     return r;
   }

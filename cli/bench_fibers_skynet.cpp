@@ -2,6 +2,8 @@
 // fiber-bench skynet: a root fiber spawns 10 children, each spawns 10, down to
 // 1,000,000 leaves; leaf i returns i, parents sum their children; the root's
 // sum is checked (499999500000). ops = 1,111,111 fibers. Reports max_rss_kb.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/fiber/all.hpp>
@@ -39,22 +41,9 @@ std::int64_t expected_sum(std::uint64_t leaves) noexcept {
   return n * (n - 1) / 2;
 }
 
-// power_of_ten validates a leaf count (10 .. 10^8).
-const CLI::Validator power_of_ten(
-    [](std::string& s) -> std::string {
-      std::uint64_t v = 0;
-      try {
-        v = std::stoull(s);
-      } catch (...) {
-        return "not a number: " + s;
-      }
-      if (v == 0) return "";  // --baseline-count 0: same as --count
-      std::uint64_t p = 10;
-      while (p < v && p < 100'000'000) p *= 10;
-      if (p != v) return "leaf count must be a power of 10 between 10 and 100000000, got " + s;
-      return "";
-    },
-    "POWER-OF-10", "power_of_ten");
+// --count's range: 10 leaves (11 fibers) to 10^8 (111,111,111 fibers).
+constexpr std::uint64_t kMinLeaves = 10;
+constexpr std::uint64_t kMaxLeaves = 100'000'000;
 
 // ---- weft: each node is a fiber that spawns its children and joins them.
 std::int64_t skynet_weft(std::int64_t num, std::int64_t size) {
@@ -104,21 +93,24 @@ class skynet_workload final : public workload {
   }
   std::vector<int> default_threads() const override { return {2}; }
   void add_options(CLI::App& sub) override {
+    // The tree is built by dividing by 10 down to leaves of size 1: any
+    // other count (0 above all) never reaches 1 and spawns without end.
     sub.add_option("-n,--count", leaves_, "leaves (a power of 10); ops = all fibers of the tree")
         ->capture_default_str()
-        ->check(power_of_ten);
+        ->check(power_of_ten_in(kMinLeaves, kMaxLeaves, false));
     sub.add_option("--baseline-count", baseline_leaves_,
                    "leaves for the raw Boost.Fiber baseline (default 0: --count, at most "
                    "100000; at 1000000 leaves shared_work needs ~14 GB and minutes)")
         ->capture_default_str()
-        ->check(power_of_ten);
+        ->check(power_of_ten_in(kMinLeaves, kMaxLeaves, true));
   }
   void set_quick() override { baseline_leaves_ = kQuickBaselineLeaves; }
   std::string note(bool with_baseline) const override {
     if (!with_baseline || baseline_count() == leaves_) return {};
-    return "the raw Boost.Fiber baseline runs a smaller tree (" + std::to_string(baseline_count()) +
-           " leaves, ops=" + std::to_string(fibers_for(baseline_count())) +
-           "): compare ns_per_op, not seconds or max_rss_kb";
+    return fmt::format(
+        "the raw Boost.Fiber baseline runs a smaller tree ({} leaves, ops={}): compare ns_per_op, "
+        "not seconds or max_rss_kb",
+        baseline_count(), fibers_for(baseline_count()));
   }
 
   result run_weft(int threads) override {
@@ -161,7 +153,7 @@ class skynet_workload final : public workload {
     r.ops = fibers_for(leaves);
     r.seconds = o.seconds;
     r.ok = o.sum == expected_sum(leaves);
-    r.add("max_rss_kb", reset ? peak_rss_kb() : maxrss_kb());
+    r.add("max_rss_kb", reset ? peak_rss_kb() : maxrss_kb(), agg::median_spread);
     return r;
   }
 

@@ -2,6 +2,8 @@
 // fiber-bench timers: 100,000 fibers each sleep 10 times for a pseudo-random
 // duration in [1, 20] ms (fixed seed); reports the wall time and the
 // lateness (wake time - deadline) at p50 and p99, in microseconds.
+#include <fmt/format.h>
+
 #include <atomic>
 #include <boost/fiber/all.hpp>
 #include <chrono>
@@ -19,6 +21,8 @@ namespace {
 
 constexpr std::uint64_t kFull = 100'000;
 constexpr std::uint64_t kQuick = 20'000;
+// kMaxSleeps bounds --count x --sleeps: every sleep keeps its 8-byte lateness.
+constexpr std::uint64_t kMaxSleeps = 100'000'000;
 
 // rng is splitmix64: fiber i draws its durations from seed ^ i.
 class rng {
@@ -68,7 +72,9 @@ class timers_workload final : public workload {
     sub.add_option("--sleeps", p_.sleeps, "sleeps per fiber")
         ->capture_default_str()
         ->check(integer_in(1, 1000));
-    sub.add_option("--seed", p_.seed, "seed of the pseudo-random durations")->capture_default_str();
+    sub.add_option("--seed", p_.seed, "seed of the pseudo-random durations")
+        ->capture_default_str()
+        ->check(integer_in(0, UINT64_MAX));
     sub.add_option("--min-ms", p_.min_ms, "shortest sleep, ms")
         ->capture_default_str()
         ->check(integer_in(0, 10'000));
@@ -76,7 +82,16 @@ class timers_workload final : public workload {
         ->capture_default_str()
         ->check(integer_in(0, 10'000));
     sub.callback([this] {
-      if (p_.max_ms < p_.min_ms) throw CLI::ValidationError("--max-ms", "must be >= --min-ms");
+      if (p_.max_ms < p_.min_ms) {
+        throw CLI::ValidationError("--max-ms",
+                                   fmt::format("{} is below --min-ms {}", p_.max_ms, p_.min_ms));
+      }
+      if (p_.count * p_.sleeps > kMaxSleeps) {
+        throw CLI::ValidationError(
+            "--count x --sleeps",
+            fmt::format("{} x {} = {} sleeps; at most {} (each keeps its lateness)", p_.count,
+                        p_.sleeps, p_.count * p_.sleeps, kMaxSleeps));
+      }
     });
   }
   void set_quick() override { p_.count = kQuick; }
@@ -146,9 +161,11 @@ class timers_workload final : public workload {
     std::int64_t early = 0;
     for (std::int64_t v : o.lateness_ns) early += v < 0 ? 1 : 0;
     r.ok = o.done.load() == r.ops && early == 0;
-    r.add("lateness_p50_us", static_cast<double>(percentile(o.lateness_ns, 50)) / 1000.0, 1);
-    r.add("lateness_p99_us", static_cast<double>(percentile(o.lateness_ns, 99)) / 1000.0, 1);
-    r.add("early_wakes", early);
+    r.add("lateness_p50_us", static_cast<double>(percentile(o.lateness_ns, 50)) / 1000.0, 1,
+          agg::median_spread);
+    r.add("lateness_p99_us", static_cast<double>(percentile(o.lateness_ns, 99)) / 1000.0, 1,
+          agg::median_spread);
+    r.add("early_wakes", early, agg::worst);
     return r;
   }
 

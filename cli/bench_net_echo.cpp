@@ -3,14 +3,16 @@
 // connection) next to a raw-libevent server, both driven by the same
 // single-threaded epoll client in its own std::thread: 100 connections x
 // 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -38,6 +40,11 @@ constexpr std::size_t kReadBuffer = 16 * 1024;
 // kMaxSamples bounds connections x round trips: one 8-byte latency each.
 constexpr std::uint64_t kMaxSamples = 100'000'000;
 constexpr int kServerOnlyThreads = 2;
+constexpr std::uint64_t kMaxConnections = 10'000;
+constexpr std::uint64_t kMaxSize = 1 << 20;
+// kSpareDescriptors: what the runtimes, the servers and stdio need besides
+// the connections.
+constexpr std::uint64_t kSpareDescriptors = 64;
 
 // serve_connection() echoes whatever arrives until EOF or an error.
 void serve_connection(weft::net::tcp_stream s) {
@@ -61,16 +68,27 @@ void reap(weft::join_set<void>& conns, bool wait) {
   }
 }
 
-// serve() accepts connections and runs one fiber each until `stop` is set
-// (whoever sets it then connects once, to wake accept()). It then closes
-// the listener, aborts the connection fibers still running (a benchmark's
-// client has closed its sockets by then; --server-only may leave clients
-// connected) and joins them all.
-void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
+// shared_listener is the listener of a serve() loop, shared with the thread
+// that stops it (the benchmark's client, --server-only's signal thread):
+// whichever of the two lets go last destroys it.
+using shared_listener = std::shared_ptr<weft::net::tcp_listener>;
+
+// stop_serving() ends a serve() loop from any thread: it closes the
+// listener, which wakes accept() with errc::closed wherever it is parked,
+// also in its back-off while the process is out of descriptors (EMFILE).
+// A wake-up connection cannot do that: at EMFILE it cannot be opened (this
+// process is the one out of descriptors), and even if it were, accepting it
+// would fail with EMFILE again and accept() would go back to its back-off.
+void stop_serving(const shared_listener& l) noexcept { l->close(); }
+
+// serve() accepts connections and runs one fiber each until stop_serving()
+// closes the listener. It then aborts the connection fibers still running
+// (a benchmark's client has closed its sockets by then; --server-only may
+// leave clients connected) and joins them all.
+void serve(weft::net::tcp_listener& listener) {
   weft::join_set<void> conns;
-  while (!stop.load(std::memory_order_acquire)) {
+  for (;;) {
     auto s = listener.accept(weft::time::instant::max());
-    if (stop.load(std::memory_order_acquire)) break;
     if (!s) {
       if (s.error() == weft::errc::closed) break;
       // ECONNABORTED and the like (accept() itself backs off when out of
@@ -81,20 +99,22 @@ void serve(weft::net::tcp_listener& listener, const std::atomic<bool>& stop) {
     conns.spawn(serve_connection, std::move(*s));
     reap(conns, false);
   }
-  static_cast<void>(listener.close());
+  // Returns once the closing thread has finished closing (close() is
+  // idempotent and the later calls wait for the first).
+  listener.close();
   conns.abort_all();
   reap(conns, true);
 }
 
 // bind_listener() listens on 127.0.0.1:port.
 // Errors: std::system_error naming the address (e.g. a port in use).
-weft::net::tcp_listener bind_listener(std::uint16_t port) {
-  const std::string where = "127.0.0.1:" + std::to_string(port);
+shared_listener bind_listener(std::uint16_t port) {
+  const std::string where = fmt::format("127.0.0.1:{}", port);
   auto addr = weft::net::socket_address::parse(where);
   if (!addr) throw std::system_error(addr.error(), "cannot parse " + where);
   auto l = weft::net::tcp_listener::bind(*addr);
   if (!l) throw std::system_error(l.error(), "cannot listen on " + where);
-  return std::move(*l);
+  return std::make_shared<weft::net::tcp_listener>(std::move(*l));
 }
 
 // bound_port() is the port a listener got.
@@ -111,37 +131,57 @@ class echo_workload final : public workload {
     return "TCP echo on 127.0.0.1: a weft::net server with --threads workers, then a raw "
            "libevent server with as many event_base threads, each driven by one "
            "single-threaded epoll client: --connections connections x --round-trips round trips "
-           "of --size bytes (default: 1 worker, then 2; BENCHMARKS.md target >= 0.95x libevent's "
-           "round trips/s, p99 <= libevent's). --server-only serves until SIGINT/SIGTERM";
+           "of --size bytes (default: 1 worker, then 2; docs/benchmarks.md target >= 0.95x "
+           "libevent's round trips/s, p99 <= libevent's). --server-only serves until "
+           "SIGINT/SIGTERM";
   }
   std::vector<int> default_threads() const override { return {1, 2}; }
   const char* reference_impl() const noexcept override { return "libevent"; }
 
   void add_options(CLI::App& sub) override {
-    sub.add_option("-c,--connections", connections_, "client connections, all open at once")
-        ->capture_default_str()
-        ->check(integer_in(1, 10'000));
-    sub.add_option("-n,--round-trips,--count", round_trips_, "round trips per connection")
-        ->capture_default_str()
-        ->check(integer_in(1, kMaxSamples));
-    sub.add_option("--size", size_, "bytes per message")
-        ->capture_default_str()
-        ->check(integer_in(1, 1 << 20));
     CLI::Option* server_only =
         sub.add_flag("--server-only", server_only_,
-                     "run only the weft server (one --threads value, default " +
-                         std::to_string(kServerOnlyThreads) +
-                         ") until SIGINT or SIGTERM, for an external client; prints `listening on "
-                         "127.0.0.1:PORT`");
+                     fmt::format("run only the weft server (one --threads value, default {}) until "
+                                 "SIGINT or SIGTERM, for an external client; prints `listening on "
+                                 "127.0.0.1:PORT`",
+                                 kServerOnlyThreads));
+    // The client's flags mean nothing to --server-only: say so rather than
+    // ignore them.
+    sub.add_option("-c,--connections", connections_, "client connections, all open at once")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxConnections))
+        ->excludes(server_only);
+    sub.add_option("-n,--round-trips,--count", round_trips_, "round trips per connection")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxSamples))
+        ->excludes(server_only);
+    sub.add_option("--size", size_, "bytes per message")
+        ->capture_default_str()
+        ->check(integer_in(1, kMaxSize))
+        ->excludes(server_only);
     sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
         ->capture_default_str()
         ->check(integer_in(0, 65535))
         ->needs(server_only);
     sub.callback([this] {
+      if (server_only_) return;
       if (connections_ * round_trips_ > kMaxSamples) {
-        throw CLI::ValidationError("--connections x --round-trips",
-                                   "at most " + std::to_string(kMaxSamples) +
-                                       " round trips in all (each keeps its latency)");
+        throw CLI::ValidationError(
+            "--connections x --round-trips",
+            fmt::format("{} x {} = {} round trips; at most {} (each keeps its latency)",
+                        connections_, round_trips_, connections_ * round_trips_, kMaxSamples));
+      }
+      // Client and server share this process: each connection costs two
+      // descriptors. Without them the run would fail half-way (EMFILE).
+      rlimit lim{};
+      const std::uint64_t need = 2 * connections_ + kSpareDescriptors;
+      if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+          need > lim.rlim_cur) {
+        throw CLI::ValidationError(
+            "--connections",
+            fmt::format("{} connections need about {} file descriptors (both ends are in this "
+                        "process), but the limit is {}: lower --connections or raise `ulimit -n`",
+                        connections_, need, static_cast<std::uint64_t>(lim.rlim_cur)));
       }
     });
   }
@@ -150,21 +190,19 @@ class echo_workload final : public workload {
   result run_weft(int threads) override {
     const echo_load_config cfg = load_config(0);
     weft::runtime rt = make_runtime(threads);
-    std::atomic<bool> stop{false};
     echo_load_result load;
     std::thread client;
     try {
       rt.block_on([&] {
-        weft::net::tcp_listener listener = bind_listener(0);
-        const std::uint16_t port = bound_port(listener);
-        client = std::thread([&, port] {
+        const shared_listener listener = bind_listener(0);
+        const std::uint16_t port = bound_port(*listener);
+        client = std::thread([&cfg, &load, listener, port] {
           echo_load_config c = cfg;
           c.port = port;
           load = run_echo_load(c);
-          stop.store(true, std::memory_order_release);
-          wake_listener(port);
+          stop_serving(listener);
         });
-        serve(listener, stop);
+        serve(*listener);
       });
     } catch (...) {
       if (client.joinable()) client.join();
@@ -198,7 +236,7 @@ class echo_workload final : public workload {
   std::optional<int> run_standalone(const common_options& o) override {
     if (!server_only_) return std::nullopt;
     if (o.threads.size() > 1) {
-      std::cerr << "fiber-bench echo: --server-only takes one --threads value\n";
+      fmt::print(stderr, "fiber-bench echo: --server-only takes one --threads value\n");
       return 2;
     }
     return serve_until_signal(o.threads.empty() ? kServerOnlyThreads : o.threads[0]);
@@ -220,22 +258,22 @@ class echo_workload final : public workload {
     r.seconds = load.seconds;
     r.ok = load.error.empty() && load.mismatches == 0 && load.round_trips == expected;
     if (!load.error.empty()) {
-      std::cerr << "fiber-bench echo: " << r.impl << ": " << load.error << " (" << load.round_trips
-                << " of " << expected << " round trips done)" << std::endl;
+      fmt::print(stderr, "fiber-bench echo: {}: {} ({} of {} round trips done)\n", r.impl,
+                 load.error, load.round_trips, expected);
     }
     if (load.mismatches != 0) {
-      std::cerr << "fiber-bench echo: " << r.impl << ": " << load.mismatches
-                << " echoes differed from the message sent" << std::endl;
+      fmt::print(stderr, "fiber-bench echo: {}: {} echoes differed from the message sent\n", r.impl,
+                 load.mismatches);
     }
     const auto us = [&](double p) {
       return load.latency_ns.empty() ? 0.0
                                      : static_cast<double>(percentile(load.latency_ns, p)) / 1000.0;
     };
     r.add("p50_us", us(50), 1);
-    r.add("p99_us", us(99), 1);
+    r.add("p99_us", us(99), 1, agg::median_spread);
     r.add("p999_us", us(99.9), 1);
-    r.add("connections", static_cast<std::int64_t>(connections_));
-    r.add("size", static_cast<std::int64_t>(size_));
+    r.add("connections", static_cast<std::int64_t>(connections_), agg::param);
+    r.add("size", static_cast<std::int64_t>(size_), agg::param);
     return r;
   }
 
@@ -252,7 +290,6 @@ class echo_workload final : public workload {
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-    std::atomic<bool> stop{false};
     std::atomic<bool> failed{false};
     std::thread waiter;
     int rc = 0;
@@ -260,21 +297,20 @@ class echo_workload final : public workload {
       weft::runtime rt = make_runtime(threads);
       try {
         rt.block_on([&] {
-          weft::net::tcp_listener listener = bind_listener(static_cast<std::uint16_t>(port_));
-          const std::uint16_t port = bound_port(listener);
-          std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(port));
+          const shared_listener listener = bind_listener(static_cast<std::uint16_t>(port_));
+          const std::uint16_t port = bound_port(*listener);
+          fmt::print("listening on 127.0.0.1:{}\n", port);
           std::fflush(stdout);
-          waiter = std::thread([&, port] {
+          waiter = std::thread([&sigs, &failed, listener] {
             int sig = 0;
             sigwait(&sigs, &sig);
             if (!failed.load()) {
-              std::fprintf(stderr, "fiber-bench echo: %s: stopping\n",
-                           sig == SIGINT ? "SIGINT" : "SIGTERM");
+              fmt::print(stderr, "fiber-bench echo: {}: stopping\n",
+                         sig == SIGINT ? "SIGINT" : "SIGTERM");
             }
-            stop.store(true, std::memory_order_release);
-            wake_listener(port);
+            stop_serving(listener);
           });
-          serve(listener, stop);
+          serve(*listener);
         });
       } catch (...) {
         if (waiter.joinable()) {
@@ -286,10 +322,10 @@ class echo_workload final : public workload {
       }
       waiter.join();
     } catch (const std::system_error& e) {
-      std::cerr << "fiber-bench echo: " << e.what() << std::endl;
+      fmt::print(stderr, "fiber-bench echo: {}\n", e.what());
       rc = 3;
     } catch (const std::exception& e) {
-      std::cerr << "fiber-bench echo: server error: " << e.what() << std::endl;
+      fmt::print(stderr, "fiber-bench echo: server error: {}\n", e.what());
       rc = 3;
     }
     return rc;

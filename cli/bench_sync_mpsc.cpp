@@ -43,7 +43,7 @@ class mpsc_workload final : public workload {
   const char* name() const noexcept override { return "mpsc"; }
   const char* about() const noexcept override {
     return "--producers fibers each send --count uint64 into one bounded channel of --capacity; "
-           "one consumer sums and checks them (default: 2 workers; BENCHMARKS.md target <= 51 "
+           "one consumer sums and checks them (default: 2 workers; docs/benchmarks.md target <= 51 "
            "ns per message)";
   }
   std::vector<int> default_threads() const override { return {2}; }
@@ -100,7 +100,7 @@ class mpsc_workload final : public workload {
       return out;
     });
     result r = finish(weft_result(name(), threads), o);
-    r.add("capacity", static_cast<std::int64_t>(cap));
+    r.add("capacity", static_cast<std::int64_t>(cap), agg::param);
     return r;
   }
 
@@ -143,7 +143,7 @@ class mpsc_workload final : public workload {
       for (char s : sent_all) o.sends_ok = o.sends_ok && s != 0;
     });
     result r = finish(boost_result(name(), algo, threads), o);
-    r.add("capacity", static_cast<std::int64_t>(cap));
+    r.add("capacity", static_cast<std::int64_t>(cap), agg::param);
     return r;
   }
 

@@ -38,7 +38,7 @@ class mutex_workload final : public workload {
   const char* name() const noexcept override { return "mutex"; }
   const char* about() const noexcept override {
     return "--fibers fibers each lock one shared mutex --count times, increment a counter, "
-           "unlock; checks the total (default: 2 workers; BENCHMARKS.md gives no target: "
+           "unlock; checks the total (default: 2 workers; docs/benchmarks.md gives no target: "
            "compare with --baseline, boost::fibers::mutex)";
   }
   std::vector<int> default_threads() const override { return {2}; }

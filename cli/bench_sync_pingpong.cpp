@@ -31,7 +31,7 @@ class pingpong_workload final : public workload {
   const char* name() const noexcept override { return "pingpong"; }
   const char* about() const noexcept override {
     return "two fibers exchange a counter over two capacity-1 channels, --count round trips "
-           "(default: 1 thread, then 2 workers; BENCHMARKS.md target <= 236 ns per round trip "
+           "(default: 1 thread, then 2 workers; docs/benchmarks.md target <= 236 ns per round trip "
            "on 1 thread, <= 257 ns on 2 workers)";
   }
   std::vector<int> default_threads() const override { return {0, 2}; }
@@ -88,7 +88,7 @@ class pingpong_workload final : public workload {
       return out;
     });
     result r = finish(weft_result(name(), threads), o);
-    r.add("capacity", std::int64_t{1});
+    r.add("capacity", std::int64_t{1}, agg::param);
     return r;
   }
 
@@ -126,7 +126,7 @@ class pingpong_workload final : public workload {
       o.echoed = n;
     });
     result r = finish(boost_result(name(), algo, threads), o);
-    r.add("capacity", static_cast<std::int64_t>(kBoostCapacity));
+    r.add("capacity", static_cast<std::int64_t>(kBoostCapacity), agg::param);
     return r;
   }
 

@@ -32,7 +32,7 @@ class select_workload final : public workload {
   const char* name() const noexcept override { return "select"; }
   const char* about() const noexcept override {
     return "one fiber selects over 4 channels of --capacity fed by 4 producer fibers, --count "
-           "messages in total; checks the sum (default: 2 workers; BENCHMARKS.md gives no "
+           "messages in total; checks the sum (default: 2 workers; docs/benchmarks.md gives no "
            "target, and raw Boost.Fiber has no select: no baseline)";
   }
   std::vector<int> default_threads() const override { return {2}; }
@@ -104,7 +104,7 @@ class select_workload final : public workload {
     r.ops = count_;
     r.seconds = o.seconds;
     r.ok = o.sends_ok && o.received == count_ && o.sum == sum_below(count_);
-    r.add("capacity", static_cast<std::int64_t>(cap));
+    r.add("capacity", static_cast<std::int64_t>(cap), agg::param);
     return r;
   }
 

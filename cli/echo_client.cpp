@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -101,8 +102,8 @@ class load_generator {
       }
       c.fd = connect_loopback(cfg_.port, true);
       if (c.fd < 0) {
-        return fail("connection " + std::to_string(i) + " to 127.0.0.1:" +
-                    std::to_string(cfg_.port) + ": connect: " + errno_text(errno));
+        return fail(fmt::format("connection {} to 127.0.0.1:{}: connect: {}", i, cfg_.port,
+                                errno_text(errno)));
       }
       epoll_event ev{};
       ev.events = EPOLLIN;
@@ -134,8 +135,7 @@ class load_generator {
       if (k == 0) {
         const double idle = std::chrono::duration<double>(steady::now() - last_progress_).count();
         if (idle >= cfg_.idle_timeout_s) {
-          fail("no echo for " + std::to_string(static_cast<int>(idle)) + " s; " +
-               std::to_string(active_) + " connections still waiting");
+          fail(fmt::format("no echo for {:.0f} s; {} connections still waiting", idle, active_));
         }
         continue;
       }
@@ -178,7 +178,7 @@ class load_generator {
         if (!c.want_out) set_interest(i, EPOLLIN | EPOLLOUT);
         return;
       }
-      fail("connection " + std::to_string(i) + ": send: " + errno_text(errno));
+      fail(fmt::format("connection {}: send: {}", i, errno_text(errno)));
       return;
     }
     if (c.want_out) set_interest(i, EPOLLIN);
@@ -207,12 +207,11 @@ class load_generator {
       return;
     }
     if (n == 0) {
-      fail("connection " + std::to_string(i) + ": the server closed it after " +
-           std::to_string(c.done) + " round trips");
+      fail(fmt::format("connection {}: the server closed it after {} round trips", i, c.done));
       return;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    fail("connection " + std::to_string(i) + ": recv: " + errno_text(errno));
+    fail(fmt::format("connection {}: recv: {}", i, errno_text(errno)));
   }
 
   void complete(std::size_t i) {
@@ -254,12 +253,5 @@ class load_generator {
 }  // namespace
 
 echo_load_result run_echo_load(const echo_load_config& cfg) { return load_generator(cfg).run(); }
-
-bool wake_listener(std::uint16_t port) noexcept {
-  const int fd = connect_loopback(port, false);
-  if (fd < 0) return false;
-  ::close(fd);
-  return true;
-}
 
 }  // namespace weft_bench

@@ -39,9 +39,4 @@ struct echo_load_result {
 // thrown for them (std::bad_alloc aside).
 echo_load_result run_echo_load(const echo_load_config& cfg);
 
-// wake_listener() connects to 127.0.0.1:port and closes the connection at
-// once: it makes a server blocked in accept() return, so that it notices a
-// stop request. Returns false if the connection failed.
-bool wake_listener(std::uint16_t port) noexcept;
-
 }  // namespace weft_bench

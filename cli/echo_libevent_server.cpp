@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The raw-libevent echo server of the echo workload (BENCHMARKS.md's
+// The raw-libevent echo server of the echo workload (docs/benchmarks.md's
 // baseline). Each thread runs its own event_base with locking off
 // (EVENT_BASE_FLAG_NOLOCK: no libevent call crosses threads; a pipe per loop
 // carries handed-over sockets and the stop request). A connection is one
@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -235,7 +236,7 @@ std::unique_ptr<libevent_echo_server> libevent_echo_server::start(int threads, s
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::bind(p->lfd, reinterpret_cast<const sockaddr*>(&a), sizeof a) < 0) {
-    throw_errno(errno, "libevent echo server: bind 127.0.0.1:" + std::to_string(port));
+    throw_errno(errno, fmt::format("libevent echo server: bind 127.0.0.1:{}", port));
   }
   if (::listen(p->lfd, 1024) < 0) throw_errno(errno, "libevent echo server: listen");
   socklen_t len = sizeof a;

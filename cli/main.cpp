@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-// fiber-bench: the standard workloads of shared/BENCHMARKS.md on weft, each
+// fiber-bench: the standard workloads of docs/benchmarks.md on weft, each
 // optionally next to the same work on raw Boost.Fiber (--baseline), plus
 // `suite`, which runs them all. Exit codes: 0 ok, 1 a check FAILED, 2 bad
 // command line, 3 a run could not complete.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,34 +22,11 @@ using weft_bench::workload;
 
 constexpr int kUsageError = 2;
 
-// threads_validator() accepts an integer worker count in [0, max].
-CLI::Validator threads_validator(int max) {
-  return CLI::Validator(
-      [max](std::string& s) -> std::string {
-        std::size_t used = 0;
-        long v = -1;
-        try {
-          v = std::stol(s, &used);
-        } catch (...) {
-          used = 0;
-        }
-        if (used != s.size() || s.empty()) {
-          return "'" + s + "' is not a worker count (an integer, 0 = current-thread)";
-        }
-        if (v < 0 || v > max) {
-          return "worker count " + s + " is out of range [0, " + std::to_string(max) + "]" +
-                 (max == 1 ? " (this workload runs on one thread)" : "");
-        }
-        return "";
-      },
-      "INT in [0, " + std::to_string(max) + "]", "threads");
-}
-
 // add_run_options() adds --baseline-stack and --time-limit.
 void add_run_options(CLI::App& sub, common_options& o) {
   sub.add_option("--baseline-stack", o.baseline_stack,
                  "stacks of the baseline's fibers: pooled (boost::context::"
-                 "pooled_fixedsize_stack, 64 KiB, as in BENCHMARKS.md) or fixedsize (Boost's "
+                 "pooled_fixedsize_stack, 64 KiB, as in docs/benchmarks.md) or fixedsize (Boost's "
                  "default_stack: a 128 KiB malloc per fiber)")
       ->capture_default_str()
       ->check(CLI::IsMember({"pooled", "fixedsize"}));
@@ -57,23 +34,25 @@ void add_run_options(CLI::App& sub, common_options& o) {
                  "seconds one run may take before it is reported as a hang (exit code 3); "
                  "0 = no limit")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 86400.0));
+      ->check(weft_bench::number_in(0, 86400));
+  sub.add_option("--repeat", o.repeat,
+                 "runs of each configuration (alternating weft and its baselines); the line "
+                 "reports the median, with ns_per_op_min/_max and repeat=N when N > 1")
+      ->capture_default_str()
+      ->check(weft_bench::integer_in(1, 1000));
 }
 
 // add_common_options() adds the flags every workload subcommand shares.
 void add_common_options(CLI::App& sub, const workload& w, common_options& o) {
-  std::string threads_help =
+  const std::string threads_help = fmt::format(
       "worker counts to run, comma-separated (0 = weft's current-thread runtime, 1 thread; "
-      "default: ";
-  const std::vector<int> def = w.default_threads();
-  for (std::size_t i = 0; i < def.size(); ++i)
-    threads_help += (i ? "," : "") + std::to_string(def[i]);
-  threads_help += ")";
+      "default: {})",
+      fmt::join(w.default_threads(), ","));
   sub.add_option("-t,--threads", o.threads, threads_help)
       ->delimiter(',')
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->check(threads_validator(w.max_threads()));
+      ->check(weft_bench::worker_count_in(w.max_threads()));
   sub.add_flag("--json", o.json, "print one JSON object per result instead of key=value lines");
   sub.add_flag("--baseline{shared_work}", o.baseline,
                "also run the same work on raw Boost.Fiber: shared_work (default) or "
@@ -91,32 +70,23 @@ void print_table_if(const weft_bench::reporter& rep, bool json) {
   if (!json && ::isatty(STDOUT_FILENO) == 1) rep.print_table(std::cout);
 }
 
-// loadavg() is the first three fields of /proc/loadavg ("?" if unreadable).
+// loadavg() is the three load averages, "?" when unavailable.
 std::string loadavg() {
-  std::string s = "?";
-  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-    double a = 0, b = 0, c = 0;
-    if (std::fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
-      s = buf;
-    }
-    std::fclose(f);
-  }
-  return s;
+  const auto a = weft_bench::load_average();
+  return a ? fmt::format("{:.2f} {:.2f} {:.2f}", (*a)[0], (*a)[1], (*a)[2]) : "?";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "fiber-bench: shared/BENCHMARKS.md's standard workloads on weft, optionally next to raw "
+      "fiber-bench: docs/benchmarks.md's standard workloads on weft, optionally next to raw "
       "Boost.Fiber (--baseline).\nOutput: one `workload=... impl=... threads=... ops=... "
       "seconds=... ops_per_sec=... ns_per_op=... check=ok|FAILED ...` line per result (--json: "
       "one JSON object). Exit codes: 0 ok, 1 a check FAILED, 2 bad command line, 3 a run "
       "failed.",
       "fiber-bench"};
-  app.set_version_flag("--version", "fiber-bench (weft) 0.1.0");
+  app.set_version_flag("--version", weft_bench::version_text());
   // At most one subcommand; none is reported below. (require_subcommand(1)
   // would report "A subcommand is required" for a mistyped one.)
   app.require_subcommand(0, 1);
@@ -147,7 +117,7 @@ int main(int argc, char** argv) {
     subs.push_back(sub);
   }
 
-  // suite: every workload at its BENCHMARKS.md worker counts.
+  // suite: every workload at its docs/benchmarks.md worker counts.
   CLI::App* suite = app.add_subcommand(
       "suite",
       "run every workload (spawn and pingpong on 2 workers and 1 thread, yield on 1 thread, "
@@ -182,6 +152,7 @@ int main(int argc, char** argv) {
   if (suite->parsed()) {
     const bool json = top_json || suite_json;
     weft_bench::reporter rep(json);
+    rep.begin({weft_bench::command_line(argc, argv)});
     common_options o = suite_opts;
     o.json = json;
     o.baseline = no_baseline ? "" : suite_baseline;
@@ -192,8 +163,8 @@ int main(int argc, char** argv) {
     const auto summary = [&] {
       const bool tty = ::isatty(STDOUT_FILENO) == 1;
       rep.print_table(tty ? std::cout : std::cerr);
-      std::fprintf(stderr, "fiber-bench suite%s: %.1f s; load average before: %s\n",
-                   quick ? " --quick" : "", weft_bench::seconds_since(t0), load.c_str());
+      fmt::print(stderr, "fiber-bench suite{}: {:.1f} s; load average before: {}\n",
+                 quick ? " --quick" : "", weft_bench::seconds_since(t0), load);
     };
     weft_bench::set_hang_handler(summary);
     for (auto& w : workloads) {
@@ -216,6 +187,7 @@ int main(int argc, char** argv) {
     o.json = o.json || top_json;
     if (const std::optional<int> rc = workloads[i]->run_standalone(o)) return *rc;
     weft_bench::reporter rep(o.json);
+    rep.begin({weft_bench::command_line(argc, argv)});
     weft_bench::set_hang_handler([&] { print_table_if(rep, o.json); });
     weft_bench::run_workload(*workloads[i], o, rep);
     print_table_if(rep, o.json);

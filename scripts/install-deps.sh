@@ -9,6 +9,7 @@ packages=(
   g++ cmake make pkg-config
   libboost-fiber1.81-dev libboost-context1.81-dev libboost1.81-dev
   libevent-dev libcli11-dev catch2
+  nlohmann-json3-dev libfmt-dev
 )
 
 missing=()
