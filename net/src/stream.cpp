@@ -99,7 +99,18 @@ weft::result<void> stream::shutdown(shutdown_how how) {
   const int what = how == shutdown_how::read    ? SHUT_RD
                    : how == shutdown_how::write ? SHUT_WR
                                                 : SHUT_RDWR;
-  if (::shutdown(h_.fd(), what) != 0) return detail::errno_code(errno);
+  if (::shutdown(h_.fd(), what) == 0) return {};
+  const int e = errno;
+  if (e != ENOTCONN) return detail::errno_code(e);
+  // A connected stream whose peer reset it is no longer connected: the
+  // direction is over already. Answer as Tokio does: the reset if it is
+  // still pending, else success (never ENOTCONN for a stream that was
+  // connected).
+  int pending = 0;
+  socklen_t len = sizeof pending;
+  if (::getsockopt(h_.fd(), SOL_SOCKET, SO_ERROR, &pending, &len) == 0 && pending != 0) {
+    return detail::errno_code(pending);
+  }
   return {};
 }
 

@@ -243,6 +243,35 @@ TEST_CASE("tcp: a peer reset is reported as connection_reset", "[net][tcp]") {
   });
 }
 
+TEST_CASE("tcp: shutdown after the peer's reset is ok or connection_reset (issue 9)",
+          "[net][tcp][regression]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  rt.block_on([] {
+    for (bool read_first : {false, true}) {
+      auto [a, b] = connected_pair();
+      REQUIRE(b.write_all("x"));  // unread data in a: close sends a RST
+      const linger lg{1, 0};
+      REQUIRE(::setsockopt(a.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+      a.close();
+      if (read_first) {
+        char buf[8];
+        auto r = b.read(buf, sizeof buf);  // takes the pending reset
+        CHECK_FALSE(r);
+      } else {
+        // Wait until the reset arrived (readable), without consuming it.
+        REQUIRE(weft::this_fiber::wait_readable(b.native_handle()));
+      }
+      for (auto how : {shutdown_how::write, shutdown_how::both}) {
+        auto s = b.shutdown(how);
+        INFO("read first " << read_first << ": " << (s ? std::string("ok") : s.error().message()));
+        CHECK((s || s.error() == std::errc::connection_reset));
+      }
+    }
+  });
+}
+
 TEST_CASE("tcp: read and accept time out at their deadline on the paused clock", "[net][tcp]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));

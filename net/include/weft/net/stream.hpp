@@ -83,6 +83,9 @@ class stream : public socket_base {
   }
 
   // shutdown() ends one or both directions (the peer reads EOF after write).
+  // Errors: errc::closed after close(); after the peer reset the
+  //   connection, success or std::errc::connection_reset (while the reset
+  //   is still pending), as in Tokio, never ENOTCONN.
   [[nodiscard]] weft::result<void> shutdown(shutdown_how how);
 
   // peer_address() is the connected peer's address (getpeername).
