@@ -37,6 +37,7 @@ bool parked_in_weft(const weft::join_handle<std::uint64_t>& h) noexcept {
 struct outcome {
   std::int64_t rss_before_kb = 0;
   std::int64_t rss_parked_kb = 0;
+  std::int64_t rss_released_kb = -1;  // after every fiber was joined and freed
   std::uint64_t parked = 0;
   std::uint64_t sum = 0;
   double seconds = 0;
@@ -91,6 +92,14 @@ class idle_workload final : public workload {
       for (std::uint64_t i = 0; i < count; ++i) (void)txs[static_cast<std::size_t>(i)].send(i);
       for (auto& h : hs) out.sum += h.join();
       out.seconds = seconds_since(t0);
+      // Memory after the burst: the fibers' stacks above the runtime's
+      // stack-cache bound went back to the kernel (issue 9). A few yields
+      // let the dispatchers release the last terminated contexts.
+      std::vector<oneshot::sender<std::uint64_t>>().swap(txs);
+      std::vector<weft::join_handle<std::uint64_t>>().swap(hs);
+      for (int i = 0; i < 64; ++i) weft::this_fiber::yield();
+      trim_heap();
+      out.rss_released_kb = rss_kb();
       return out;
     });
     return finish(weft_result(name(), threads), o);
@@ -134,6 +143,10 @@ class idle_workload final : public workload {
         o.sum += got[i];
       }
       o.seconds = seconds_since(t0);
+      std::vector<boost::fibers::fiber>().swap(fs);
+      std::vector<std::unique_ptr<channel>>().swap(chans);
+      trim_heap();
+      o.rss_released_kb = rss_kb();
     });
     return finish(boost_result(name(), algo, threads), o);
   }
@@ -148,6 +161,7 @@ class idle_workload final : public workload {
     r.add("bytes_per_task", delta_kb * 1024 / static_cast<std::int64_t>(count_),
           agg::median_spread);
     r.add("rss_parked_kb", o.rss_parked_kb);
+    r.add("rss_released_kb", o.rss_released_kb);
     // Where the time went: spawning until all parked, then release + join.
     r.add("park_s", o.park_seconds, 3);
     r.add("release_s", o.seconds - o.park_seconds, 3);
