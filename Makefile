@@ -27,7 +27,7 @@ asan:
 bench: build
 	$(BUILD_DIR)/cli/fiber-bench suite --quick
 
-# The full standard workloads of shared/BENCHMARKS.md.
+# The full standard workloads of docs/benchmarks.md.
 bench-full: build
 	$(BUILD_DIR)/cli/fiber-bench suite
 

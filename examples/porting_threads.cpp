@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// porting_threads: step 1 of porting legacy code (DESIGN.md section 9). A
+// porting_threads: step 1 of porting legacy code (docs/design.md section 9). A
 // thread-per-task program runs on fibers by swapping std::thread for
 // weft::spawn; the task bodies stay as they are, blocking style included.
 // Usage: porting_threads [--threads | --fibers | --both] [--tasks N]

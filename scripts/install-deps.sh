@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Installs the Debian bookworm packages weft builds with (DESIGN.md section 2),
+# Installs the Debian bookworm packages weft builds with (docs/design.md section 2),
 # only those missing. Uses sudo when not root. Never pulls Boost 1.74 -dev
 # packages (they conflict with the 1.81 ones).
 set -euo pipefail

@@ -2,7 +2,7 @@
 // Fiber stacks: mmap'ed, lazily committed, a PROT_NONE guard region below,
 // kept warm for reuse in a per-worker cache backed by a shared one, up to
 // a bound; what is above the bound goes back to the kernel in coalesced
-// batches (DESIGN.md section 11; docs/scheduler.md "Stacks").
+// batches (docs/design.md section 10; docs/scheduler.md "Stacks").
 #pragma once
 
 #include <atomic>

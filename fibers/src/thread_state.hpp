@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Per-thread state of weft. Read it only through the out-of-line accessors
 // below and never keep a reference across a suspension point: a fiber may
-// resume on another thread (DESIGN.md section 11).
+// resume on another thread (docs/design.md section 10).
 #pragma once
 
 #include "weft/fibers/detail/task.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests of cancellation (DESIGN.md section 6, cancelled.hpp): abort at a
+// Tests of cancellation (docs/design.md section 6, cancelled.hpp): abort at a
 // suspension point, unwinding, check_cancelled, delivery once.
 #include <atomic>
 #include <catch2/catch.hpp>

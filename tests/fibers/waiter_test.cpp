@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Tests of the one wait/wake mechanism (weft/fibers/detail/waiter.hpp,
-// DESIGN.md section 5): exactly one wake source wins, on fibers and plain
+// docs/design.md section 5): exactly one wake source wins, on fibers and plain
 // threads; deadlines; cancellation; wait_list counts.
 #include "weft/fibers/detail/waiter.hpp"
 

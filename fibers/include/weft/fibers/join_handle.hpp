@@ -77,7 +77,7 @@ class join_handle {
   // is_finished() is true once the task has completed (any outcome).
   bool is_finished() const noexcept { return t_ && t_->is_finished(); }
 
-  // abort() cancels the task (DESIGN.md section 6): its current or next weft
+  // abort() cancels the task (docs/design.md section 6): its current or next weft
   // suspension point throws weft::cancelled; join() then reports cancelled.
   // A task that already finished is unaffected.
   void abort() noexcept {

@@ -230,7 +230,7 @@ class builder;
 
 // runtime owns worker threads, their event loops, timers and the blocking
 // pool. Destroying it shuts down: running fibers are cancelled (section 6 of
-// DESIGN.md), the destructor waits for them to unwind, then joins the threads.
+// docs/design.md), the destructor waits for them to unwind, then joins the threads.
 class runtime {
  public:
   runtime(runtime&&) noexcept;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // weft::net::errc: the outcomes of socket calls that are not an errno.
 //
-// Socket calls return weft::result<T> (DESIGN.md section 8). The error is:
+// Socket calls return weft::result<T> (docs/design.md section 8). The error is:
 // - a std::generic_category() errno code for what the kernel said
 //   (std::errc::connection_refused, connection_reset, broken_pipe, ...);
 // - weft::errc::timeout when the call's deadline passed,

@@ -2,7 +2,7 @@
 // io_source: one file descriptor's registration with the reactor, and the
 // readiness cache sockets park on. Internal to weft (net/ builds on it).
 //
-// Protocol (DESIGN.md section 7). A socket operation is bracketed by
+// Protocol (docs/design.md section 7). A socket operation is bracketed by
 // begin()/end(). It reads snapshot(dir), tries the non-blocking syscall, and
 // on EAGAIN calls wait(dir, snapshot, deadline). wait() registers the fd
 // once, edge-triggered, for both directions on the calling worker's event

@@ -81,7 +81,7 @@ class task_base {
   // is_finished() is true once the task has an outcome.
   bool is_finished() const noexcept { return done_.load(std::memory_order_acquire); }
 
-  // abort() requests cancellation (DESIGN.md section 6); it wakes the task
+  // abort() requests cancellation (docs/design.md section 6); it wakes the task
   // if it is parked in a weft wait. A task that has not started never runs.
   void abort() noexcept;
 

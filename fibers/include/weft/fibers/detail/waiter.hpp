@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The one wait/wake mechanism of weft (DESIGN.md section 5). Internal to weft:
+// The one wait/wake mechanism of weft (docs/design.md section 5). Internal to weft:
 // sync/ and net/ build every blocking primitive on it; user code should not
 // depend on it.
 //
