@@ -29,7 +29,7 @@ endif()
 # beyond its add_library(<target> ${WEFT_LIBRARY_TYPE} ...) line: for a
 # shared build, the soname, the version and the install RPATH.
 # Symbols keep the default visibility: every non-inline function in src/ is
-# exported, and the public templates need no export macros (STYLE.md).
+# exported, and weft uses no per-declaration export macros.
 function(weft_library_properties target)
   if(WEFT_BUILD_SHARED)
     # The installed libraries find each other (libweft_net needs
