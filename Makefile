@@ -5,7 +5,7 @@ PRESET ?= release
 JOBS ?= $(shell nproc)
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: all deps build test asan bench bench-full format format-check install clean
+.PHONY: all deps build test stress asan bench bench-full format format-check install clean
 
 all: build
 
@@ -18,6 +18,16 @@ build: deps
 
 test: build
 	ctest --preset $(PRESET) -j $(JOBS)
+
+# Every stress test ([.stress], hidden from a plain run and mostly from CTest),
+# one binary after the other (about 40 s on 2 cores). --warn NoTests makes a
+# binary that has no stress test fail instead of passing silently.
+STRESS_BINARIES := fibers sync net
+stress: build
+	@set -e; for m in $(STRESS_BINARIES); do \
+	  echo "== stress: weft_$${m}_tests [.stress]"; \
+	  $(BUILD_DIR)/tests/weft_$${m}_tests "[.stress]" --warn NoTests; \
+	done
 
 # ASan + UBSan build and test run (see README: Sanitizers).
 asan:

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// weft_consumer: links an installed weft through find_package(weft) and runs
+// weft_consumer: links an installed weft (find_package(weft) or pkg-config) and runs
 // a few fibers. Exits 0 only if they computed the right result.
 #include <chrono>
 #include <cstdio>

@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 using weft_test::failures;
 
 TEST_CASE("io stress: many readers share one socket, every datagram is taken once",
-          "[net][stress]") {
+          "[net][.stress]") {
   weft_test::run_checked(GENERATE(1, 4), [&](failures& f) {
     auto pair = weft::net::unix_datagram::pair();
     REQUIRE(pair);
@@ -66,7 +66,7 @@ TEST_CASE("io stress: many readers share one socket, every datagram is taken onc
   });
 }
 
-TEST_CASE("io stress: close races with parked readers and writers, repeatedly", "[net][stress]") {
+TEST_CASE("io stress: close races with parked readers and writers, repeatedly", "[net][.stress]") {
   weft_test::run_checked(GENERATE(1, 4), [&](failures& f) {
     const std::string big(1 << 20, 'z');
     for (int round = 0; round < 200; ++round) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "weft/fibers/cancelled.hpp"
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/interval.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/join_set.hpp"

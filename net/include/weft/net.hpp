@@ -2,6 +2,7 @@
 // weft::net: blocking-style sockets, DNS and signals for weft fibers.
 #pragma once
 
+#include "weft/fibers/config.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/datagram.hpp"
 #include "weft/net/dns.hpp"

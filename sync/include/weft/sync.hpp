@@ -2,6 +2,7 @@
 // weft::sync umbrella: every fiber-aware synchronisation primitive.
 #pragma once
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/barrier.hpp"
 #include "weft/sync/broadcast.hpp"
 #include "weft/sync/cancellation_token.hpp"

@@ -2,6 +2,8 @@
 // weft::cancelled: the exception a cancelled fiber sees at its suspension point.
 #pragma once
 
+#include "weft/fibers/config.hpp"
+
 namespace weft {
 
 namespace detail {

@@ -2,6 +2,7 @@
 // weft::time::interval: a periodic tick with a missed-tick policy.
 #pragma once
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/time.hpp"
 
 namespace weft::time {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/task.hpp"
 
 namespace weft {

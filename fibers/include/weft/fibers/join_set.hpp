@@ -10,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/task.hpp"
 #include "weft/fibers/runtime.hpp"
 

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string_view>
 
+#include "weft/fibers/config.hpp"
+
 namespace weft {
 
 // log_level orders log records by severity.

@@ -6,6 +6,8 @@
 #include <boost/system/result.hpp>
 #include <system_error>
 
+#include "weft/fibers/config.hpp"
+
 namespace weft {
 
 // errc lists the outcomes weft operations report through result<T>.

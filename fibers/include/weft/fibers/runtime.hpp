@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/core.hpp"
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/join_handle.hpp"

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/runtime.hpp"
 
 namespace weft {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "weft/fibers/cancelled.hpp"
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/detail/task.hpp"
 #include "weft/fibers/result.hpp"

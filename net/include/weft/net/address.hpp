@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 
 namespace weft::net {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"

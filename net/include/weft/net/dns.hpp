@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"

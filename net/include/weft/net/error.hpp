@@ -12,6 +12,8 @@
 
 #include <system_error>
 
+#include "weft/fibers/config.hpp"
+
 namespace weft::net {
 
 // errc lists weft.net's own error codes.

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/join_set.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/runtime.hpp"

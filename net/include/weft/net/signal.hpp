@@ -11,6 +11,7 @@
 
 #include <chrono>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/signal.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"

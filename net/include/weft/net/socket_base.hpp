@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/detail/socket_handle.hpp"

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"

@@ -2,6 +2,7 @@
 // weft::net::udp_socket: UDP on fibers (see weft::net::datagram).
 #pragma once
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/net/address.hpp"
 #include "weft/net/datagram.hpp"

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net/address.hpp"

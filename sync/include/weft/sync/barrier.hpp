@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/deadline.hpp"

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/detail/cv_core.hpp"
 #include "weft/sync/detail/deadline.hpp"
 #include "weft/sync/mutex.hpp"

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 
 namespace weft::sync {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/chan.hpp"

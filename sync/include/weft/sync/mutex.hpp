@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/detail/batch_semaphore.hpp"
 #include "weft/sync/detail/deadline.hpp"
 

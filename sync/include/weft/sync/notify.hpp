@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/deadline.hpp"

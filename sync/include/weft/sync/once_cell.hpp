@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/deadline.hpp"

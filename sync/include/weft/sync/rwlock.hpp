@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/detail/batch_semaphore.hpp"
 #include "weft/sync/detail/deadline.hpp"
 

@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/cancellation_token.hpp"

@@ -7,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/batch_semaphore.hpp"

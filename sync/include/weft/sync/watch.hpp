@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/task.hpp"
 
 namespace weft::detail {

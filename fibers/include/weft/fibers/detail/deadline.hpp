@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::time {

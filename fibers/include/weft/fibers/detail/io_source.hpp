@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::detail {

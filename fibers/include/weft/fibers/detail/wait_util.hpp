@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::detail {

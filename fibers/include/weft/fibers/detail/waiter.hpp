@@ -22,6 +22,8 @@
 
 #include <boost/fiber/detail/spinlock.hpp>
 
+#include "weft/fibers/config.hpp"
+
 namespace boost::fibers {
 class context;
 }

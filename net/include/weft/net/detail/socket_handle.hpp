@@ -11,6 +11,7 @@
 #include <memory>
 #include <system_error>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/io_source.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::detail {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/wait_util.hpp"
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/detail/ring.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/wait_util.hpp"

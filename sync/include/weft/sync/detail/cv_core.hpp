@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <type_traits>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::sync {

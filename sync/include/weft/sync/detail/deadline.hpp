@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/time.hpp"

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::sync::detail {

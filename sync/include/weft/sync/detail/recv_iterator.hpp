@@ -8,6 +8,8 @@
 #include <optional>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
+
 namespace weft::sync::detail {
 
 // recv_sentinel marks the end of a receive loop (the channel closed).

@@ -8,6 +8,8 @@
 #include <new>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
+
 namespace weft::sync::detail {
 
 template <class T>

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::sync::detail {

@@ -5,6 +5,7 @@
 // signal hub. Internal; do not depend on it.
 #pragma once
 
+#include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/wait_util.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 

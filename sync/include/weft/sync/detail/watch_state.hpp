@@ -9,6 +9,7 @@
 #include <memory>
 #include <utility>
 
+#include "weft/fibers/config.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/wait_util.hpp"
 
