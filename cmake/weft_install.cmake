@@ -150,3 +150,8 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/weft.pc.in ${PROJECT_BINARY_DIR}/weft.p
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc
   DESTINATION ${WEFT_INSTALL_PKGCONFIGDIR}
   COMPONENT weft_development)
+
+# The license and the changelog travel with an installed tree.
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/CHANGELOG.md
+  DESTINATION ${CMAKE_INSTALL_DOCDIR}
+  COMPONENT weft_development)
