@@ -19,7 +19,9 @@ namespace weft::sync::detail {
 
 // oneshot_state is the shared slot. The value is stored in the slot; a parked
 // receiver is woken (fired) and takes it under the lock, so a select branch
-// that loses takes nothing.
+// that loses takes nothing, and a receive cancelled after the wake-up (the
+// hand-off rule, docs/sync/cancellation.md) leaves it there and passes the
+// wake-up on to the next fiber waiting on the same receiver.
 template <class T>
 class oneshot_state {
  public:
@@ -68,7 +70,10 @@ class oneshot_state {
       if (value_) return take_locked();
       if (tx_gone_) return make_error_code(errc::closed);
       if (try_only) return make_error_code(errc::empty);
-      const wake_reason why = park_on(waiters_, lk, deadline_ns);
+      waiter w;
+      wait_list::node n(w);
+      const wake_reason why = park_node(waiters_, n, lk, deadline_ns, true,
+                                        [&](wake_batch& b) { b.add(waiters_.wake_one()); });
       if (why == wake_reason::timeout && !value_) return make_error_code(errc::timeout);
     }
   }
@@ -93,10 +98,16 @@ class oneshot_state {
     waiters_.push_back(n);
     return poll::pending;
   }
-  bool select_disarm(wait_list::node& n, std::optional<T>& out) noexcept {
+  bool select_disarm(wait_list::node& n, std::optional<T>& out, bool give_back) noexcept {
+    wake_token tok;
     spin_guard lk(lock_);
     waiters_.remove(n);
     if (!n.fired || !value_) return false;
+    if (give_back) {
+      tok = waiters_.wake_one();  // the value stays for the next receive
+      lk.unlock();
+      return false;
+    }
     out.emplace(take_locked());
     return true;
   }
@@ -170,7 +181,9 @@ class sender {
   detail::oneshot_state<T>* s_ = nullptr;
 };
 
-// receiver<T> receives the one value. Move-only.
+// receiver<T> receives the one value. Move-only. A receive aborted after the
+// value arrived but before it ran takes nothing; the value stays
+// (docs/sync/cancellation.md).
 template <class T>
 class receiver {
  public:
@@ -214,11 +227,13 @@ class receiver {
 
   // Select (internal): used by on_recv(). Disabled once the sender is gone.
   detail::poll select_try_recv(std::optional<T>& out) { return state().select_try(out); }
-  detail::poll select_arm_recv(detail::waiter& w, detail::wait_list::node& n, std::optional<T>& out) {
+  detail::poll select_arm_recv(detail::waiter& w, detail::wait_list::node& n,
+                               std::optional<T>& out) {
     return state().select_arm(w, n, out);
   }
-  bool select_disarm_recv(detail::wait_list::node& n, std::optional<T>& out) noexcept {
-    return s_->select_disarm(n, out);
+  bool select_disarm_recv(detail::wait_list::node& n, std::optional<T>& out,
+                          bool give_back = false) noexcept {
+    return s_->select_disarm(n, out, give_back);
   }
 
  private:
