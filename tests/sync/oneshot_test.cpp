@@ -194,3 +194,55 @@ TEST_CASE("oneshot: a value handed to a receive aborted before it runs stays for
   CHECK_FALSE(o.reached);
   CHECK(o.later == 7);
 }
+
+TEST_CASE("oneshot: close keeps a value already sent for recv and try_recv",
+          "[sync][oneshot][regression]") {
+  // Issue 9: Tokio's close() only stops further sends.
+  {
+    auto [tx, rx] = oneshot::channel<std::unique_ptr<int>>();
+    REQUIRE(tx.send(std::make_unique<int>(4)));
+    rx.close();
+    auto v = rx.recv();
+    REQUIRE(v);
+    CHECK(**v == 4);
+    CHECK(rx.recv().error() == weft::errc::closed);  // one value only
+  }
+  {
+    auto [tx, rx] = oneshot::channel<int>();
+    REQUIRE(tx.send(5));
+    rx.close();
+    auto v = rx.try_recv();
+    REQUIRE(v);
+    CHECK(*v == 5);
+  }
+}
+
+TEST_CASE("oneshot: close without a value makes receives report closed and sends fail",
+          "[sync][oneshot][regression]") {
+  auto [tx, rx] = oneshot::channel<int>();
+  rx.close();
+  CHECK(tx.is_closed());
+  CHECK(rx.try_recv().error() == weft::errc::closed);  // not std::logic_error
+  CHECK(rx.recv().error() == weft::errc::closed);
+  auto s = tx.send(3);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().is_closed());
+  CHECK(s.error().value == 3);
+}
+
+TEST_CASE("oneshot: close wakes a parked receive with closed", "[sync][oneshot]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  const std::error_code e = rt.block_on([] {
+    auto [tx, rx] = oneshot::channel<int>();
+    auto h = weft::spawn([&rx] {
+      auto r = rx.recv();
+      return r ? std::error_code{} : r.error();
+    });
+    (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
+    rx.close();
+    return h.join();
+  });
+  CHECK(e == weft::errc::closed);
+}
