@@ -7,9 +7,8 @@
 
 #include <time.h>
 
-#include <thread>
-
 #include <boost/fiber/context.hpp>
+#include <thread>
 
 #include "futex.hpp"
 #include "runtime_core.hpp"
@@ -166,6 +165,12 @@ wake_reason waiter::park(spin_guard* outer, std::int64_t deadline_ns, bool cance
     if (cancel_scope* s = expired_scope(cc, clock_now(ctx_ ? w : nullptr))) throw_scope(s);
   }
   return r;
+}
+
+bool waiter::take_late_cancel() noexcept {
+  if (!ctx_) return false;
+  task_base* task = task_of(ctx_);
+  return task && task->take_cancel();
 }
 
 wake_reason waiter::park_fiber(spin_guard* outer, std::int64_t deadline_ns) {

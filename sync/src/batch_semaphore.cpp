@@ -10,7 +10,9 @@
 // claim won. A waiter whose claim was lost (timeout, cancellation) is
 // unlinked by the releaser and its assigned permits flow on to the next
 // waiters; if the waiter itself gets back first, it unlinks itself and
-// releases what it had been assigned. Either way no permit is lost.
+// releases what it had been assigned. Either way no permit is lost. A
+// waiter whose request was completed but whose fiber was aborted before it
+// ran releases the whole request the same way (docs/sync/cancellation.md).
 #include "weft/sync/detail/batch_semaphore.hpp"
 
 #include <algorithm>
@@ -76,10 +78,14 @@ acquire_status batch_semaphore::acquire(std::size_t n, std::int64_t deadline_ns,
 
     wake_reason why;
     try {
+      // No give-back hook: this catch block returns the hand-off.
       why = park_node(waiters_, node, lk, deadline_ns, cancellable);
     } catch (...) {
-      // Cancelled: the cancellation won the claim, so nobody completed our
-      // request; give back what was assigned so the next waiters proceed.
+      // Cancelled. Either the cancellation won the claim (nobody completed
+      // our request) or release() completed it but the fiber was aborted
+      // before it ran (node.count is 0: the hand-off rule,
+      // docs/sync/cancellation.md). Either way every permit assigned to us
+      // goes on to the next waiters.
       wake_batch wakes;
       if (const std::size_t assigned = requested - node.count) release_locked(assigned, wakes);
       lk.unlock();

@@ -6,11 +6,11 @@
 // after releasing it.
 #include "weft/sync/cancellation_token.hpp"
 
-#include "weft/sync/detail/wait_util.hpp"
-
 #include <atomic>
 #include <list>
 #include <vector>
+
+#include "weft/sync/detail/wait_util.hpp"
 
 namespace weft::sync {
 
@@ -30,7 +30,8 @@ class token_state {
 
   // link_child() lists `child` or, when this token is cancelled already,
   // returns false so the caller starts the child cancelled.
-  bool link_child(const std::shared_ptr<token_state>& self, const std::shared_ptr<token_state>& child) {
+  bool link_child(const std::shared_ptr<token_state>& self,
+                  const std::shared_ptr<token_state>& child) {
     spin_guard lk(lock_);
     if (cancelled_.load(std::memory_order_relaxed)) return false;
     child->pos_ = children_.insert(children_.end(), child);
@@ -78,10 +79,11 @@ class token_state {
     waiters_.push_back(n);
     return poll::pending;
   }
-  bool select_disarm(wait_list::node& n) noexcept {
+  // A cancellation wakes every waiter: nothing to give back.
+  bool select_disarm(wait_list::node& n, bool give_back) noexcept {
     spin_guard lk(lock_);
     waiters_.remove(n);
-    return n.fired;
+    return n.fired && !give_back;
   }
 
  private:
@@ -107,16 +109,21 @@ cancellation_token cancellation_token::child_token() const {
 void cancellation_token::cancel() const noexcept { s_->cancel(); }
 bool cancellation_token::is_cancelled() const noexcept { return s_->is_cancelled(); }
 void cancellation_token::cancelled() const { (void)s_->wait(detail::no_deadline); }
-result<void> cancellation_token::wait(std::int64_t deadline_ns) const { return s_->wait(deadline_ns); }
+result<void> cancellation_token::wait(std::int64_t deadline_ns) const {
+  return s_->wait(deadline_ns);
+}
 
-cancellation_drop_guard cancellation_token::drop_guard() const { return cancellation_drop_guard(*this); }
+cancellation_drop_guard cancellation_token::drop_guard() const {
+  return cancellation_drop_guard(*this);
+}
 
 detail::poll cancellation_token::select_try() const noexcept { return s_->select_try(); }
-detail::poll cancellation_token::select_arm(detail::waiter& w, detail::wait_list::node& n) const noexcept {
+detail::poll cancellation_token::select_arm(detail::waiter& w,
+                                            detail::wait_list::node& n) const noexcept {
   return s_->select_arm(w, n);
 }
-bool cancellation_token::select_disarm(detail::wait_list::node& n) const noexcept {
-  return s_->select_disarm(n);
+bool cancellation_token::select_disarm(detail::wait_list::node& n, bool give_back) const noexcept {
+  return s_->select_disarm(n, give_back);
 }
 
 }  // namespace weft::sync

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 // notify: a wait list plus one stored permit, all under one spin_lock.
+// A waiter fired by notify_one() has node.count == kByNotifyOne: that is
+// the wake-up a waiter cancelled before it ran passes on (hand-off rule,
+// docs/sync/cancellation.md); a notify_waiters() wake-up is not passed on.
 #include "weft/sync/notify.hpp"
 
 #include "weft/sync/detail/wait_util.hpp"
@@ -12,12 +15,28 @@ using detail::wait_list;
 using detail::wake_reason;
 using detail::wake_token;
 
+namespace {
+constexpr std::uintptr_t kByNotifyOne = 1;
+}  // namespace
+
+wake_token notify::hand_one_locked() noexcept {
+  while (wait_list::node* n = waiters_.front()) {
+    waiters_.remove(*n);
+    if (wake_token t = n->w->claim(wake_reason::notified)) {
+      n->fired = true;
+      n->count = kByNotifyOne;
+      return t;
+    }
+  }
+  permit_ = true;
+  return {};
+}
+
 void notify::notify_one() noexcept {
   wake_token t;
   {
     spin_guard lk(lock_);
-    t = waiters_.wake_one();
-    if (!t) permit_ = true;
+    t = hand_one_locked();
   }
   t.resume();
 }
@@ -38,7 +57,10 @@ result<void> notify::wait(std::int64_t deadline_ns) {
     }
     detail::waiter w;
     wait_list::node n(w);
-    const wake_reason why = detail::park_node(waiters_, n, lk, deadline_ns);
+    const wake_reason why =
+        detail::park_node(waiters_, n, lk, deadline_ns, true, [&](detail::wake_batch& b) {
+          if (n.count == kByNotifyOne) b.add(hand_one_locked());
+        });
     if (n.fired) return {};
     if (why == wake_reason::timeout) return make_error_code(errc::timeout);
   }
@@ -63,10 +85,14 @@ poll notify::select_arm(detail::waiter& w, wait_list::node& n) noexcept {
   return poll::pending;
 }
 
-bool notify::select_disarm(wait_list::node& n) noexcept {
+bool notify::select_disarm(wait_list::node& n, bool give_back) noexcept {
+  wake_token t;
   spin_guard lk(lock_);
   waiters_.remove(n);
-  return n.fired;
+  if (!give_back) return n.fired;
+  if (n.fired && n.count == kByNotifyOne) t = hand_one_locked();
+  lk.unlock();
+  return false;
 }
 
 }  // namespace weft::sync

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "weft/fibers/cancelled.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 
 namespace weft::sync::detail {
@@ -13,7 +14,8 @@ namespace {
 // next_random() is a per-thread xorshift for the fair start position. It is
 // read without suspending, so a fiber migrating between calls is harmless.
 std::uint64_t next_random() noexcept {
-  thread_local std::uint64_t state = 0x9e3779b97f4a7c15ULL ^ reinterpret_cast<std::uintptr_t>(&state);
+  thread_local std::uint64_t state =
+      0x9e3779b97f4a7c15ULL ^ reinterpret_cast<std::uintptr_t>(&state);
   std::uint64_t x = state;
   x ^= x << 13;
   x ^= x >> 7;
@@ -24,13 +26,14 @@ std::uint64_t next_random() noexcept {
 
 constexpr std::uint64_t bit(std::size_t i) noexcept { return std::uint64_t{1} << i; }
 
-// disarm_all() unlinks every armed branch; returns the one that fired (npos if none).
-std::size_t disarm_all(branch* const* b, std::uint64_t armed) noexcept {
+// disarm_all() unlinks every armed branch; returns the one that fired (npos
+// if none). With `give_back` the one that fired passes its hand-off on.
+std::size_t disarm_all(branch* const* b, std::uint64_t armed, bool give_back = false) noexcept {
   std::size_t fired = npos;
   while (armed) {
     const auto i = static_cast<std::size_t>(std::countr_zero(armed));
     armed &= armed - 1;
-    if (b[i]->disarm() && fired == npos) fired = i;
+    if (b[i]->disarm(give_back) && fired == npos) fired = i;
   }
   return fired;
 }
@@ -90,6 +93,12 @@ std::size_t select_core(branch* const* b, std::size_t n, bool biased) {
         // Cancelled: the cancellation won the claim, so nothing fired.
         (void)disarm_all(b, armed);
         throw;
+      }
+      if (w.take_late_cancel()) {
+        // The hand-off rule (docs/sync/cancellation.md): a branch was handed
+        // its operation but the abort came before this fiber ran.
+        (void)disarm_all(b, armed, /*give_back=*/true);
+        throw weft::cancelled();
       }
     }
     const std::size_t fired = disarm_all(b, armed);

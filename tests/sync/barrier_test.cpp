@@ -124,3 +124,49 @@ TEST_CASE("barrier: a cancelled waiter withdraws its arrival", "[sync][barrier][
   }
   leaks.finish();
 }
+
+TEST_CASE("barrier: a waiter aborted after its generation completed but before it ran is cancelled",
+          "[sync][barrier][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): cancellation wins; the arrival
+  // still counted, so the others were released.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::string a, c;
+    bool reached = true, leader = false, next_generation = false;
+  };
+  const outcome o = rt.block_on([] {
+    return weft::spawn_pinned([] {
+             outcome r;
+             weft::sync::barrier b(3);
+             std::atomic<bool> reached{false};
+             auto a = weft::spawn_pinned([&] {
+               (void)b.wait();
+               reached = true;
+             });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(a); });
+             auto c = weft::spawn_pinned([&] { (void)b.wait(); });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(c); });
+             r.leader = b.wait().is_leader();
+             a.abort();
+             r.a = weft_test::outcome_of([&] { a.join(); });
+             r.c = weft_test::outcome_of([&] { c.join(); });
+             r.reached = reached;
+             auto d = weft::spawn_pinned([&] { (void)b.wait(); });
+             auto e = weft::spawn_pinned([&] { (void)b.wait(); });
+             (void)weft_test::spin_until(
+                 [&] { return weft_test::in_weft_wait(d) && weft_test::in_weft_wait(e); });
+             r.next_generation = b.wait().is_leader();  // a fresh generation of three
+             d.join();
+             e.join();
+             return r;
+           })
+        .join();
+  });
+  CHECK(o.leader);
+  CHECK(o.a == "cancelled");
+  CHECK_FALSE(o.reached);
+  CHECK(o.c == "value");
+  CHECK(o.next_generation);
+}

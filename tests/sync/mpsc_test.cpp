@@ -5,6 +5,7 @@
 #include "weft/sync/mpsc.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -16,11 +17,13 @@
 #include <vector>
 
 #include "support/runtime_fixture.hpp"
+#include "sync/sync_test_support.hpp"
 
 using namespace std::chrono_literals;
 namespace mpsc = weft::sync::mpsc;
 
-TEST_CASE("mpsc: messages arrive in send order and recv ends after the last sender", "[sync][mpsc]") {
+TEST_CASE("mpsc: messages arrive in send order and recv ends after the last sender",
+          "[sync][mpsc]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   const std::size_t cap = GENERATE(1, 16, 0);  // 0: unbounded
@@ -49,7 +52,8 @@ TEST_CASE("mpsc: messages arrive in send order and recv ends after the last send
   leaks.finish();
 }
 
-TEST_CASE("mpsc: many producers on fibers and plain threads lose and duplicate nothing", "[sync][mpsc]") {
+TEST_CASE("mpsc: many producers on fibers and plain threads lose and duplicate nothing",
+          "[sync][mpsc]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   const std::size_t cap = GENERATE(1, 64, 0);
@@ -57,7 +61,8 @@ TEST_CASE("mpsc: many producers on fibers and plain threads lose and duplicate n
   constexpr int kFibers = 16, kThreads = 4, kPer = 2000;
   constexpr int kProducers = kFibers + kThreads;
   auto rt = weft_test::make_runtime(workers);
-  auto [tx, rx] = cap ? mpsc::channel<std::uint64_t>(cap) : mpsc::unbounded_channel<std::uint64_t>();
+  auto [tx, rx] =
+      cap ? mpsc::channel<std::uint64_t>(cap) : mpsc::unbounded_channel<std::uint64_t>();
   std::atomic<int> send_failures{0};
   // Message = producer << 32 | sequence.
   std::vector<std::thread> threads;
@@ -173,7 +178,8 @@ TEST_CASE("mpsc: send to a dropped receiver hands the value back", "[sync][mpsc]
   CHECK_THROWS_AS(r.value(), std::system_error);
 }
 
-TEST_CASE("mpsc: close keeps buffered messages and wakes parked senders with their values", "[sync][mpsc]") {
+TEST_CASE("mpsc: close keeps buffered messages and wakes parked senders with their values",
+          "[sync][mpsc]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);
@@ -187,7 +193,8 @@ TEST_CASE("mpsc: close keeps buffered messages and wakes parked senders with the
     auto [tx, rx] = mpsc::channel<int>(1);
     (void)tx.try_send(0);
     std::vector<weft::join_handle<weft::sync::send_result<int>>> hs;
-    for (int i = 1; i <= 3; ++i) hs.push_back(weft::spawn([tx, i]() mutable { return tx.send(i); }));
+    for (int i = 1; i <= 3; ++i)
+      hs.push_back(weft::spawn([tx, i]() mutable { return tx.send(i); }));
     for (auto& h : hs) (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
     rx.close();
     for (auto& h : hs) {
@@ -248,7 +255,8 @@ TEST_CASE("mpsc: deadlines report timeout on the paused clock", "[sync][mpsc][ti
   CHECK(o.late == 9);
 }
 
-TEST_CASE("mpsc: a fiber parked in recv or send can be aborted and the channel stays usable", "[sync][mpsc]") {
+TEST_CASE("mpsc: a fiber parked in recv or send can be aborted and the channel stays usable",
+          "[sync][mpsc]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -310,4 +318,59 @@ TEST_CASE("mpsc: a zero capacity is rejected and moved-from handles are errors",
   CHECK(tx2.capacity() == 1);
   auto clone = tx2;
   CHECK(clone.same_channel(tx2));
+}
+
+TEST_CASE("mpsc: a message handed to a receiver aborted before it runs goes to the next one",
+          "[sync][mpsc][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): three fibers receive on one receiver.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  const std::size_t cap = GENERATE(1, 0);
+  INFO("capacity " << cap);
+  auto rt = weft_test::make_runtime(workers);
+  auto ch = cap ? mpsc::channel<std::unique_ptr<int>>(cap)
+                : mpsc::unbounded_channel<std::unique_ptr<int>>();
+  auto& tx = ch.first;
+  auto& rx = ch.second;
+  std::array<int, 3> got{-1, -1, -1};
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt,
+      [&](int i) {
+        auto m = rx.recv();
+        got[static_cast<std::size_t>(i)] = m ? **m : -2;
+        return 0;
+      },
+      [&](int step) { (void)tx.send(std::make_unique<int>(10 + step)); });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK(got[1] == 10);  // the message the aborted receiver was handed
+  CHECK(got[2] == 11);
+  CHECK(rx.try_recv().error() == weft::errc::empty);
+}
+
+TEST_CASE("mpsc: a slot granted to a sender aborted before it runs goes to the next sender",
+          "[sync][mpsc][cancel][regression]") {
+  // Issue 9: a bounded channel is full and three senders wait; a receive
+  // frees one slot. The aborted sender sends nothing.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  auto ch = mpsc::channel<int>(1);
+  auto& tx = ch.first;
+  auto& rx = ch.second;
+  REQUIRE(tx.try_send(1));
+  std::vector<int> received;
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt,
+      [&](int i) {
+        (void)tx.send(10 + i).value();
+        return 0;
+      },
+      [&](int) { received.push_back(rx.try_recv().value()); });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  // hand(0) took 1 (sender 1 got the slot), hand(1) took sender 1's message.
+  CHECK(received == std::vector<int>{1, 11});
+  auto last = rx.try_recv();
+  REQUIRE(last);
+  CHECK(*last == 12);
+  CHECK(rx.try_recv().error() == weft::errc::empty);  // nothing from sender 0
 }

@@ -262,3 +262,22 @@ TEST_CASE("mutex: fibers spinning on try_lock with yield do not starve a woken w
   CHECK(counter == long{kFibers + kThreads} * kIters);
   CHECK(gave_up.load() == 0);
 }
+
+TEST_CASE("mutex: the lock handed to a waiter aborted before it runs goes to the next one",
+          "[sync][mutex][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): cancellation wins, the lock moves on.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  weft::sync::mutex m;
+  m.lock();
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt, [&](int) { return std::unique_lock<weft::sync::mutex>(m); },
+      [&](int step) {
+        if (step == 0) m.unlock();
+      });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK(m.try_lock());  // free exactly once
+  CHECK_FALSE(m.try_lock());
+  m.unlock();
+}

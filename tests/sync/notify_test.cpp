@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/runtime_fixture.hpp"
+#include "sync/sync_test_support.hpp"
 
 using namespace std::chrono_literals;
 
@@ -55,7 +56,8 @@ TEST_CASE("notify: notify_one wakes waiters one at a time in arrival order", "[s
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
 }
 
-TEST_CASE("notify: notify_waiters wakes every current waiter and stores no permit", "[sync][notify]") {
+TEST_CASE("notify: notify_waiters wakes every current waiter and stores no permit",
+          "[sync][notify]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers, /*paused=*/true);
@@ -68,10 +70,11 @@ TEST_CASE("notify: notify_waiters wakes every current waiter and stores no permi
     weft::sync::notify n;
     std::atomic<int> woken{0};
     std::vector<weft::join_handle<void>> hs;
-    for (int i = 0; i < 20; ++i) hs.push_back(weft::spawn([&] {
-      n.notified();
-      woken++;
-    }));
+    for (int i = 0; i < 20; ++i)
+      hs.push_back(weft::spawn([&] {
+        n.notified();
+        woken++;
+      }));
     for (auto& h : hs) (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
     n.notify_waiters();
     for (auto& h : hs) h.join();
@@ -107,7 +110,57 @@ TEST_CASE("notify: an aborted waiter consumes no permit", "[sync][notify]") {
   CHECK(o.permit_left);
 }
 
-TEST_CASE("notify: ping-pong between a plain thread and a fiber loses no wake-up", "[sync][notify]") {
+TEST_CASE("notify: a notify_one aimed at a waiter aborted before it runs goes to the next one",
+          "[sync][notify][cancel][regression]") {
+  // Issue 9: the aborted waiter used to consume the notification.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  weft::sync::notify n;
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt,
+      [&](int) {
+        n.notified();
+        return 0;
+      },
+      [&](int) { n.notify_one(); });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK_FALSE(n.notified_for(0s));  // no permit left over: re-delivered, not stored
+}
+
+TEST_CASE("notify: notify_waiters reaching an aborted waiter stores no permit",
+          "[sync][notify][cancel]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::string first, second;
+    bool permit_left = true;
+  };
+  const outcome o = rt.block_on([] {
+    return weft::spawn_pinned([] {
+             outcome r;
+             weft::sync::notify n;
+             auto a = weft::spawn_pinned([&] { n.notified(); });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(a); });
+             auto b = weft::spawn_pinned([&] { n.notified(); });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(b); });
+             n.notify_waiters();
+             a.abort();
+             r.first = weft_test::outcome_of([&] { a.join(); });
+             r.second = weft_test::outcome_of([&] { b.join(); });
+             r.permit_left = static_cast<bool>(n.notified_for(0s));
+             return r;
+           })
+        .join();
+  });
+  CHECK(o.first == "cancelled");
+  CHECK(o.second == "value");
+  CHECK_FALSE(o.permit_left);
+}
+
+TEST_CASE("notify: ping-pong between a plain thread and a fiber loses no wake-up",
+          "[sync][notify]") {
   auto rt = weft_test::make_runtime(2);
   weft::sync::notify to_fiber, to_thread;
   constexpr int kRounds = 5000;

@@ -152,3 +152,57 @@ TEST_CASE("once_cell: get_or_init_for times out while another initializer runs",
   CHECK_FALSE(o.ran_second);
   CHECK(o.final_value == 1);
 }
+
+TEST_CASE("once_cell: a waiter aborted after a failed initializer woke it runs no initializer",
+          "[sync][once_cell][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): the initializer fails, every waiter
+  // wakes; the first one is aborted before it runs, so it must not become
+  // the initializer: another one does, and the third reads its value.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::string how[3];
+    int value = -1;
+    bool ran0 = true;
+    int bad = 0;
+  };
+  const outcome o = rt.block_on([] {
+    return weft::spawn_pinned([] {
+             outcome r;
+             weft::sync::once_cell<int> c;
+             std::atomic<bool> ran0{false};
+             std::vector<weft::join_handle<int>> hs;
+             try {
+               (void)c.get_or_init([&]() -> int {
+                 for (int i = 0; i < 3; ++i) {
+                   hs.push_back(weft::spawn_pinned([&, i] {
+                     return c.get_or_init([&, i] {
+                       if (i == 0) ran0 = true;
+                       return 10 + i;
+                     });
+                   }));
+                   if (!weft_test::spin_until([&] { return weft_test::in_weft_wait(hs.back()); }))
+                     ++r.bad;
+                 }
+                 throw std::runtime_error("failed");
+               });
+             } catch (const std::runtime_error&) {
+               hs[0].abort();  // woken by the abandon, not run yet
+             }
+             for (std::size_t i = 0; i < 3; ++i) {
+               r.how[i] = weft_test::outcome_of([&] { (void)hs[i].join(); });
+             }
+             r.value = c.get() ? *c.get() : -1;
+             r.ran0 = ran0;
+             return r;
+           })
+        .join();
+  });
+  CHECK(o.bad == 0);
+  CHECK(o.how[0] == "cancelled");
+  CHECK_FALSE(o.ran0);
+  CHECK(o.how[1] == "value");
+  CHECK(o.how[2] == "value");
+  CHECK((o.value == 11 || o.value == 12));  // whichever woken waiter ran first
+}

@@ -45,7 +45,8 @@ TEST_CASE("oneshot: the value reaches a parked receiver and only once", "[sync][
   leaks.finish();
 }
 
-TEST_CASE("oneshot: a sender dropped without sending wakes the receiver with closed", "[sync][oneshot]") {
+TEST_CASE("oneshot: a sender dropped without sending wakes the receiver with closed",
+          "[sync][oneshot]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);
@@ -74,7 +75,8 @@ TEST_CASE("oneshot: send to a closed receiver hands the value back", "[sync][one
   CHECK(*r.error().value == 7);
 }
 
-TEST_CASE("oneshot: try_recv reports empty then the value, and deadlines time out", "[sync][oneshot][timing]") {
+TEST_CASE("oneshot: try_recv reports empty then the value, and deadlines time out",
+          "[sync][oneshot][timing]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers, /*paused=*/true);
@@ -103,8 +105,9 @@ TEST_CASE("oneshot: try_recv reports empty then the value, and deadlines time ou
   CHECK(o.value == 5);
 }
 
-TEST_CASE("oneshot: an aborted receiver leaves the value unsent-to-nobody and the sender sees it gone",
-          "[sync][oneshot]") {
+TEST_CASE(
+    "oneshot: an aborted receiver leaves the value unsent-to-nobody and the sender sees it gone",
+    "[sync][oneshot]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -130,7 +133,8 @@ TEST_CASE("oneshot: an aborted receiver leaves the value unsent-to-nobody and th
   leaks.finish();
 }
 
-TEST_CASE("oneshot: many pairs across plain threads and fibers deliver every value", "[sync][oneshot]") {
+TEST_CASE("oneshot: many pairs across plain threads and fibers deliver every value",
+          "[sync][oneshot]") {
   auto rt = weft_test::make_runtime(4);
   constexpr int kPairs = 2000;
   std::vector<oneshot::sender<int>> txs;
@@ -152,4 +156,93 @@ TEST_CASE("oneshot: many pairs across plain threads and fibers deliver every val
   });
   sender.join();
   CHECK(sum == long{kPairs} * (kPairs - 1) / 2);
+}
+
+TEST_CASE("oneshot: a value handed to a receive aborted before it runs stays for the next receive",
+          "[sync][oneshot][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): the aborted receive takes nothing.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::string how;
+    bool reached = true;
+    int later = -1;
+  };
+  const outcome o = rt.block_on([] {
+    return weft::spawn_pinned([] {
+             outcome r;
+             auto ch = oneshot::channel<int>();
+             auto& rx = ch.second;
+             std::atomic<bool> reached{false};
+             auto a = weft::spawn_pinned([&] {
+               (void)rx.recv();
+               reached = true;
+             });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(a); });
+             (void)ch.first.send(7);
+             a.abort();  // before `a` could run: same worker, no suspension
+             r.how = weft_test::outcome_of([&] { a.join(); });
+             r.reached = reached;
+             auto v = rx.try_recv();
+             r.later = v ? *v : -1;
+             return r;
+           })
+        .join();
+  });
+  CHECK(o.how == "cancelled");
+  CHECK_FALSE(o.reached);
+  CHECK(o.later == 7);
+}
+
+TEST_CASE("oneshot: close keeps a value already sent for recv and try_recv",
+          "[sync][oneshot][regression]") {
+  // Issue 9: Tokio's close() only stops further sends.
+  {
+    auto [tx, rx] = oneshot::channel<std::unique_ptr<int>>();
+    REQUIRE(tx.send(std::make_unique<int>(4)));
+    rx.close();
+    auto v = rx.recv();
+    REQUIRE(v);
+    CHECK(**v == 4);
+    CHECK(rx.recv().error() == weft::errc::closed);  // one value only
+  }
+  {
+    auto [tx, rx] = oneshot::channel<int>();
+    REQUIRE(tx.send(5));
+    rx.close();
+    auto v = rx.try_recv();
+    REQUIRE(v);
+    CHECK(*v == 5);
+  }
+}
+
+TEST_CASE("oneshot: close without a value makes receives report closed and sends fail",
+          "[sync][oneshot][regression]") {
+  auto [tx, rx] = oneshot::channel<int>();
+  rx.close();
+  CHECK(tx.is_closed());
+  CHECK(rx.try_recv().error() == weft::errc::closed);  // not std::logic_error
+  CHECK(rx.recv().error() == weft::errc::closed);
+  auto s = tx.send(3);
+  REQUIRE_FALSE(s);
+  CHECK(s.error().is_closed());
+  CHECK(s.error().value == 3);
+}
+
+TEST_CASE("oneshot: close wakes a parked receive with closed", "[sync][oneshot]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  const std::error_code e = rt.block_on([] {
+    auto [tx, rx] = oneshot::channel<int>();
+    auto h = weft::spawn([&rx] {
+      auto r = rx.recv();
+      return r ? std::error_code{} : r.error();
+    });
+    (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
+    rx.close();
+    return h.join();
+  });
+  CHECK(e == weft::errc::closed);
 }

@@ -217,3 +217,53 @@ TEST_CASE("rwlock: a cancelled queued writer lets the readers behind it in",
   }
   leaks.finish();
 }
+
+TEST_CASE("rwlock: write access handed to a writer aborted before it runs goes to the next one",
+          "[sync][rwlock][cancel][regression]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  weft::sync::rwlock l;
+  l.lock();
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt, [&](int) { return std::unique_lock<weft::sync::rwlock>(l); },
+      [&](int step) {
+        if (step == 0) l.unlock();
+      });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK(l.try_lock());
+  l.unlock();
+}
+
+TEST_CASE(
+    "rwlock: a read permit handed to a reader aborted before it runs goes to the writer behind",
+    "[sync][rwlock][cancel][regression]") {
+  // Queue: reader 0, writer 1, reader 2. The writer's unlock gives reader 0
+  // its permit and writer 1 the rest; reader 0's permit must reach writer 1.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  weft::sync::rwlock l;
+  l.lock();
+  struct held {
+    std::shared_lock<weft::sync::rwlock> r;
+    std::unique_lock<weft::sync::rwlock> w;
+  };
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt,
+      [&](int i) {
+        held h;
+        if (i == 1) {
+          h.w = std::unique_lock<weft::sync::rwlock>(l);
+        } else {
+          h.r = std::shared_lock<weft::sync::rwlock>(l);
+        }
+        return h;
+      },
+      [&](int step) {
+        if (step == 0) l.unlock();
+      });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK(l.try_lock());  // every permit came back
+  l.unlock();
+}

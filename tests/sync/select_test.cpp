@@ -5,6 +5,7 @@
 // cancellation of a parked select, plain threads.
 #include "weft/sync/select.hpp"
 
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "support/runtime_fixture.hpp"
+#include "sync/sync_test_support.hpp"
 #include "weft/sync/broadcast.hpp"
 #include "weft/sync/mpsc.hpp"
 #include "weft/sync/oneshot.hpp"
@@ -33,7 +35,8 @@ using weft::sync::on_sleep;
 using weft::sync::select;
 using weft::sync::select_biased;
 
-TEST_CASE("select: racing selectors over shared receivers take every message exactly once", "[sync][select]") {
+TEST_CASE("select: racing selectors over shared receivers take every message exactly once",
+          "[sync][select]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   constexpr int kSelectors = 8, kFiberProducers = 4, kThreadProducers = 2, kPer = 1000;
@@ -110,7 +113,8 @@ TEST_CASE("select: a send that is not chosen sends nothing and keeps its value",
     for (int k = 0; k < kSelects; ++k) {
       auto a = std::make_unique<int>(k);
       auto b = std::make_unique<int>(k);
-      const auto i = select(on_send(tx_a, a, [&] { r.chosen_a++; }), on_send(tx_b, b, [&] { r.chosen_b++; }));
+      const auto i =
+          select(on_send(tx_a, a, [&] { r.chosen_a++; }), on_send(tx_b, b, [&] { r.chosen_b++; }));
       // Exactly the chosen value moved; the other is still ours.
       if (i == 0 && !(a == nullptr && b != nullptr)) r.kept_wrong++;
       if (i == 1 && !(b == nullptr && a != nullptr)) r.kept_wrong++;
@@ -143,12 +147,14 @@ TEST_CASE("select: fair choice among ready branches, biased picks the first", "[
   CHECK(fair_b > kRounds / 10);
   int biased_first = 0;
   for (int i = 0; i < 100; ++i) {
-    biased_first += select_biased(on_recv(rx_a, [](int) {}), on_recv(rx_b, [](int) {})) == 0 ? 1 : 0;
+    biased_first +=
+        select_biased(on_recv(rx_a, [](int) {}), on_recv(rx_b, [](int) {})) == 0 ? 1 : 0;
   }
   CHECK(biased_first == 100);
 }
 
-TEST_CASE("select: a deadline branch fires on the paused clock when nothing else is ready", "[sync][select][timing]") {
+TEST_CASE("select: a deadline branch fires on the paused clock when nothing else is ready",
+          "[sync][select][timing]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers, /*paused=*/true);
@@ -198,7 +204,8 @@ TEST_CASE("select: closed channels disable their branches and on_else runs", "[s
   CHECK(v == 5);
 }
 
-TEST_CASE("select: a token, a notify and a join handle each wake a parked select", "[sync][select]") {
+TEST_CASE("select: a token, a notify and a join handle each wake a parked select",
+          "[sync][select]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);
@@ -216,7 +223,8 @@ TEST_CASE("select: a token, a notify and a join handle each wake a parked select
     never.join();
     {
       auto h = weft::spawn([&] {
-        return select(on_recv(rx, [](int) {}), on_cancelled(token, [] {}), on_notified(note, [] {}));
+        return select(on_recv(rx, [](int) {}), on_cancelled(token, [] {}),
+                      on_notified(note, [] {}));
       });
       (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
       token.cancel();
@@ -226,7 +234,8 @@ TEST_CASE("select: a token, a notify and a join handle each wake a parked select
     {
       weft::sync::cancellation_token fresh;
       auto h = weft::spawn([&] {
-        return select(on_recv(rx, [](int) {}), on_cancelled(fresh, [] {}), on_notified(note, [] {}));
+        return select(on_recv(rx, [](int) {}), on_cancelled(fresh, [] {}),
+                      on_notified(note, [] {}));
       });
       (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
       note.notify_one();
@@ -234,11 +243,11 @@ TEST_CASE("select: a token, a notify and a join handle each wake a parked select
     }
     {
       auto [go_tx, go_rx] = weft::sync::oneshot::channel<int>();
-      auto worker = weft::spawn([rx = std::move(go_rx)]() mutable { return rx.recv().value() * 2; });
+      auto worker =
+          weft::spawn([rx = std::move(go_rx)]() mutable { return rx.recv().value() * 2; });
       auto h = weft::spawn([&] {
-        return select(on_recv(rx, [](int) {}), on_join(worker, [&](weft::join_handle<int>& w) {
-                        r.joined = w.join();
-                      }));
+        return select(on_recv(rx, [](int) {}),
+                      on_join(worker, [&](weft::join_handle<int>& w) { r.joined = w.join(); }));
       });
       (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(h); });
       (void)go_tx.send(21);
@@ -253,7 +262,8 @@ TEST_CASE("select: a token, a notify and a join handle each wake a parked select
   CHECK(o.joined == 42);
 }
 
-TEST_CASE("select: an aborted select takes nothing and leaves the channels usable", "[sync][select]") {
+TEST_CASE("select: an aborted select takes nothing and leaves the channels usable",
+          "[sync][select]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   weft_test::leak_check leaks;
@@ -300,17 +310,19 @@ TEST_CASE("select: works on plain threads and mixes with fibers", "[sync][select
   long sum = 0;
   int count = 0;
   while (count < 1000) {
-    select(on_recv(rx, [&](int v) {
-             sum += v;
-             count++;
-           }),
+    select(on_recv(rx,
+                   [&](int v) {
+                     sum += v;
+                     count++;
+                   }),
            on_cancelled(stop, [] {}));
   }
   producer.join();
   CHECK(sum == 1000L * 1001 / 2);
 }
 
-TEST_CASE("select: on_recv_or_closed reports the close while other branches stay enabled", "[sync][select]") {
+TEST_CASE("select: on_recv_or_closed reports the close while other branches stay enabled",
+          "[sync][select]") {
   const int workers = WEFT_RUNTIME_FLAVOURS();
   INFO(weft_test::flavour_name(workers));
   auto rt = weft_test::make_runtime(workers);
@@ -326,14 +338,15 @@ TEST_CASE("select: on_recv_or_closed reports the close while other branches stay
       for (int i = 0; i < 5; ++i) (void)tx.send(i);
     }).detach();
     for (bool running = true; running;) {
-      select(weft::sync::on_recv_or_closed(rx, [&](std::optional<int> v) {
-               if (v) {
-                 r.got.push_back(*v);
-               } else {
-                 r.closes++;
-                 running = false;
-               }
-             }),
+      select(weft::sync::on_recv_or_closed(rx,
+                                           [&](std::optional<int> v) {
+                                             if (v) {
+                                               r.got.push_back(*v);
+                                             } else {
+                                               r.closes++;
+                                               running = false;
+                                             }
+                                           }),
              on_cancelled(stop, [&] { running = false; }));
     }
     return r;
@@ -363,15 +376,16 @@ TEST_CASE("select: broadcast and watch receivers work as on_recv branches", "[sy
       (void)cfg_tx.send(42);
     });
     while (r.configs.empty()) {
-      select_biased(on_recv(news_rx,
-                            [&](weft::sync::broadcast::recv_result<int> v) {
-                              if (v) {
-                                r.news.push_back(*v);
-                              } else if (v.error().is_lagged()) {
-                                r.lagged++;
-                              }
-                            }),
-                    on_recv(cfg_rx, [&](weft::sync::watch::ref<int> c) { r.configs.push_back(*c); }));
+      select_biased(
+          on_recv(news_rx,
+                  [&](weft::sync::broadcast::recv_result<int> v) {
+                    if (v) {
+                      r.news.push_back(*v);
+                    } else if (v.error().is_lagged()) {
+                      r.lagged++;
+                    }
+                  }),
+          on_recv(cfg_rx, [&](weft::sync::watch::ref<int> c) { r.configs.push_back(*c); }));
     }
     feeder.join();
     // The news sent before the config change are all there (capacity 16: no lag).
@@ -381,4 +395,55 @@ TEST_CASE("select: broadcast and watch receivers work as on_recv branches", "[sy
   CHECK(o.news == std::vector<int>{1, 2, 3, 4, 5});
   CHECK(o.configs == std::vector<int>{42});
   CHECK(o.lagged == 0);
+}
+
+TEST_CASE("select: a branch handed its operation in a select aborted before it runs gives it back",
+          "[sync][select][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): three selects wait on the same
+  // notify, receiver or full bounded channel; the first is chosen and aborted.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  const int kind = GENERATE(0, 1, 2);
+  INFO("kind " << kind);
+  auto rt = weft_test::make_runtime(workers);
+  weft::sync::notify n;
+  auto ch = mpsc::channel<int>(1);
+  auto& tx = ch.first;
+  auto& rx = ch.second;
+  std::array<int, 3> got{-1, -1, -1};
+  if (kind == 2) REQUIRE(tx.try_send(1));
+  std::vector<int> received;
+  weft::sync::cancellation_token never;
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt,
+      [&](int i) {
+        auto& slot = got[static_cast<std::size_t>(i)];
+        int v = 10 + i;
+        if (kind == 0) {
+          (void)weft::sync::select(weft::sync::on_notified(n, [&] { slot = 0; }),
+                                   on_cancelled(never, [] {}));
+        } else if (kind == 1) {
+          (void)weft::sync::select(weft::sync::on_recv(rx, [&](int m) { slot = m; }),
+                                   on_cancelled(never, [] {}));
+        } else {
+          (void)weft::sync::select(weft::sync::on_send(tx, v, [&] { slot = 0; }),
+                                   on_cancelled(never, [] {}));
+        }
+        return 0;
+      },
+      [&](int step) {
+        if (kind == 0) n.notify_one();
+        if (kind == 1) (void)tx.send(20 + step);
+        if (kind == 2) received.push_back(rx.try_recv().value());
+      });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK(got[0] == -1);
+  if (kind == 0) CHECK_FALSE(n.notified_for(0s));  // re-delivered, not stored
+  if (kind == 1) CHECK(got[1] == 20);
+  if (kind == 1) CHECK(got[2] == 21);
+  if (kind == 2) {
+    CHECK(received == std::vector<int>{1, 11});
+    auto last = rx.try_recv();
+    CHECK((last && *last == 12));
+  }
 }

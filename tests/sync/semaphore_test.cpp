@@ -364,3 +364,22 @@ TEST_CASE("semaphore: acquire_owned keeps the semaphore alive", "[sync][semaphor
   other = weft::sync::owned_semaphore_permit();
   CHECK(weak.expired());
 }
+
+TEST_CASE("semaphore: a permit handed to a waiter aborted before it runs goes to the next one",
+          "[sync][semaphore][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): cancellation wins, the permit moves on.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  const std::size_t k = GENERATE(1, 3);  // acquire() and acquire_many(3)
+  INFO("permits per waiter " << k);
+  auto rt = weft_test::make_runtime(workers);
+  semaphore s(0);
+  const auto o = weft_sync_test::abort_the_chosen_waiter(
+      rt, [&](int) { return s.acquire_many(k).value(); },
+      [&](int step) {
+        if (step == 0) s.add_permits(k);  // waiter 1 passes them on to waiter 2 when it lets go
+      });
+  WEFT_CHECK_CHOSEN_WAITER(o);
+  CHECK(s.available_permits() == k);  // none leaked, none doubled
+  CHECK(s.waiter_count() == 0);
+}

@@ -587,3 +587,43 @@ TEST_CASE("watch: many receivers see increasing values and the final one (stress
   CHECK(r.missed_last == 0);
   CHECK(r.not_closed == 0);
 }
+
+TEST_CASE("watch: a changed() aborted before it runs leaves the change unseen",
+          "[sync][watch][cancel][regression]") {
+  // Issue 9 (docs/sync/cancellation.md): cancellation wins over the wake-up.
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  auto rt = weft_test::make_runtime(workers);
+  struct outcome {
+    std::string a, b;
+    bool reached = true, unseen = false;
+  };
+  const outcome o = rt.block_on([] {
+    return weft::spawn_pinned([] {
+             outcome r;
+             auto ch = watch::channel<int>(0);
+             auto& rx = ch.second;
+             auto rx2 = rx;
+             std::atomic<bool> reached{false};
+             auto a = weft::spawn_pinned([&] {
+               (void)rx.changed();
+               reached = true;
+             });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(a); });
+             auto b = weft::spawn_pinned([&] { (void)rx2.changed().value(); });
+             (void)weft_test::spin_until([&] { return weft_test::in_weft_wait(b); });
+             (void)ch.first.send(1);
+             a.abort();
+             r.a = weft_test::outcome_of([&] { a.join(); });
+             r.b = weft_test::outcome_of([&] { b.join(); });
+             r.reached = reached;
+             r.unseen = rx.has_changed().value();
+             return r;
+           })
+        .join();
+  });
+  CHECK(o.a == "cancelled");
+  CHECK_FALSE(o.reached);
+  CHECK(o.b == "value");
+  CHECK(o.unseen);
+}

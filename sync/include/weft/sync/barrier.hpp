@@ -28,7 +28,10 @@ class barrier_wait_result {
 };
 
 // barrier releases waiters in groups of n: the n-th wait() of a generation
-// wakes the n-1 parked before it and starts the next generation. Non-movable.
+// wakes the n-1 parked before it and starts the next generation. A waiter
+// aborted after its generation completed but before it ran throws
+// weft::cancelled; its arrival counted (docs/sync/cancellation.md).
+// Non-movable.
 class barrier {
  public:
   // barrier() makes a barrier for groups of `n`.

@@ -160,7 +160,9 @@ class sender {
 // receiver<T> reads every message of its channel in order, from its own
 // cursor. Copying a receiver makes an independent receiver at the same
 // position (it will read the same remaining messages); resubscribe() makes
-// one that starts at the end, like sender::subscribe().
+// one that starts at the end, like sender::subscribe(). A receive aborted
+// after a send woke it but before it ran takes nothing: the cursor stays
+// (docs/sync/cancellation.md).
 // Thread-safety: one receiver object is used by one fiber or thread at a
 //   time (receives move its cursor); different receivers are independent.
 template <class T>
@@ -307,12 +309,12 @@ class receiver {
 
   // select_disarm_recv() is the select disarm step: true when a send fired
   // this branch and the message (or lag) was taken into `out`.
-  bool select_disarm_recv(sync::detail::wait_list::node& n,
-                          std::optional<select_value_type>& out) noexcept {
+  bool select_disarm_recv(sync::detail::wait_list::node& n, std::optional<select_value_type>& out,
+                          bool give_back = false) noexcept {
     std::optional<T> v;
     std::uint64_t skipped = 0;
     detail::take_status st = detail::take_status::empty;
-    if (!st_->select_disarm(next_, n, v, skipped, st)) return false;
+    if (!st_->select_disarm(next_, n, v, skipped, st, give_back)) return false;
     if (st == detail::take_status::value) {
       out.emplace(boost::system::in_place_value, std::move(*v));
     } else {

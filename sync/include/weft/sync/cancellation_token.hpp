@@ -62,7 +62,7 @@ class cancellation_token {
   // Select (internal): used by on_cancelled().
   detail::poll select_try() const noexcept;
   detail::poll select_arm(detail::waiter& w, detail::wait_list::node& n) const noexcept;
-  bool select_disarm(detail::wait_list::node& n) const noexcept;
+  bool select_disarm(detail::wait_list::node& n, bool give_back = false) const noexcept;
 
  private:
   explicit cancellation_token(std::shared_ptr<detail::token_state> s) noexcept : s_(std::move(s)) {}
@@ -74,7 +74,8 @@ class cancellation_token {
 // cancellation_drop_guard cancels its token on destruction. Move-only.
 class cancellation_drop_guard {
  public:
-  explicit cancellation_drop_guard(cancellation_token t) noexcept : t_(std::move(t)), armed_(true) {}
+  explicit cancellation_drop_guard(cancellation_token t) noexcept
+      : t_(std::move(t)), armed_(true) {}
   cancellation_drop_guard(cancellation_drop_guard&& o) noexcept
       : t_(o.t_), armed_(std::exchange(o.armed_, false)) {}
   cancellation_drop_guard(const cancellation_drop_guard&) = delete;

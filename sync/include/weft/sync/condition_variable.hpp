@@ -20,7 +20,10 @@ namespace weft::sync {
 // condition_variable waits with a std::unique_lock<weft::sync::mutex>,
 // with std::condition_variable's interface and semantics: waiters are woken
 // in FIFO order, wake-ups may be spurious (use the predicate forms), and the
-// lock is held again whenever a wait returns or throws. Non-movable.
+// lock is held again whenever a wait returns or throws. A waiter aborted
+// after a notify_one() chose it but before it ran throws weft::cancelled
+// and that notify goes to the next waiter (docs/sync/cancellation.md).
+// Non-movable.
 class condition_variable {
  public:
   condition_variable() noexcept = default;

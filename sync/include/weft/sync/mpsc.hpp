@@ -37,6 +37,9 @@ std::pair<sender<T>, receiver<T>> unbounded_channel();
 
 // sender<T> sends into a channel. Copying a sender adds a producer; the
 // receiver sees the end of the stream once every copy is destroyed.
+// Cancellation: a send parked on a full channel that is aborted after a
+// slot was reserved for it but before it ran sends nothing and the slot goes
+// to the next parked sender (docs/sync/cancellation.md).
 // Thread-safety: distinct senders may be used concurrently; one sender
 // object may be used by several fibers at once.
 template <class T>
@@ -64,7 +67,9 @@ class sender {
   // Errors: errc::closed when the receiver was closed or destroyed; the
   //   value comes back in the send_error. Throws weft::cancelled.
   // Select: see on_send(); a send not chosen sends nothing.
-  [[nodiscard]] send_result<T> send(T v) { return finish(chan().send(v, detail::no_deadline, false), v); }
+  [[nodiscard]] send_result<T> send(T v) {
+    return finish(chan().send(v, detail::no_deadline, false), v);
+  }
 
   // send_for() is send() giving up after `d`: errc::timeout, value returned.
   template <class Rep, class Period>
@@ -102,7 +107,9 @@ class sender {
   detail::poll select_arm_send(detail::waiter& w, detail::wait_list::node& n, T& v) {
     return chan().select_arm_send(w, n, v);
   }
-  bool select_disarm_send(detail::wait_list::node& n) noexcept { return chan().select_disarm_send(n); }
+  bool select_disarm_send(detail::wait_list::node& n, bool give_back = false) noexcept {
+    return chan().select_disarm_send(n, give_back);
+  }
 
  private:
   template <class U>
@@ -112,7 +119,8 @@ class sender {
     c_->add_sender();
   }
   detail::chan<T>& chan() const {
-    if (!c_) throw std::logic_error("weft::sync::mpsc::sender: empty (default-constructed or moved-from)");
+    if (!c_)
+      throw std::logic_error("weft::sync::mpsc::sender: empty (default-constructed or moved-from)");
     return *c_;
   }
   static send_result<T> finish(detail::send_status s, T& v) {
@@ -145,6 +153,9 @@ class sender {
 // receiver<T> receives from a channel. Move-only; destroying it closes the
 // channel and destroys the messages still buffered (parked senders get
 // their values back with errc::closed).
+// Cancellation: a receive aborted after a message was handed to it but
+// before it ran takes nothing: the message goes to the next parked receive
+// or back to the front of the channel (docs/sync/cancellation.md).
 // Thread-safety: one receiver may be shared by several fibers (each message
 // goes to one of them), though mpsc means one consumer.
 template <class T>
@@ -184,7 +195,9 @@ class receiver {
   }
 
   // recv_until() is recv() giving up at `t` (errc::timeout, errc::closed).
-  [[nodiscard]] result<T> recv_until(time::instant t) { return recv_deadline(detail::deadline_at(t)); }
+  [[nodiscard]] result<T> recv_until(time::instant t) {
+    return recv_deadline(detail::deadline_at(t));
+  }
 
   // try_recv() receives without waiting.
   // Errors: errc::empty (senders remain), errc::closed (drained, none left).
@@ -219,11 +232,13 @@ class receiver {
 
   // Select (internal): used by on_recv().
   detail::poll select_try_recv(std::optional<T>& out) { return chan().select_try_recv(out); }
-  detail::poll select_arm_recv(detail::waiter& w, detail::wait_list::node& n, std::optional<T>& out) {
+  detail::poll select_arm_recv(detail::waiter& w, detail::wait_list::node& n,
+                               std::optional<T>& out) {
     return chan().select_arm_recv(w, n, out);
   }
-  bool select_disarm_recv(detail::wait_list::node& n, std::optional<T>&) noexcept {
-    return chan().select_disarm_recv(n);
+  bool select_disarm_recv(detail::wait_list::node& n, std::optional<T>& out,
+                          bool give_back = false) noexcept {
+    return chan().select_disarm_recv(n, out, give_back);
   }
 
  private:

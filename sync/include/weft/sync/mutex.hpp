@@ -24,7 +24,9 @@ struct relock_access;
 // std::lock_guard, std::scoped_lock and condition_variable_any work with
 // it. It is not recursive and has no owner: unlock() may run on another
 // fiber or thread than lock() (useful when a guard is moved), but unlocking
-// a mutex that is not locked is undefined. Non-movable.
+// a mutex that is not locked is undefined. A waiter aborted after the lock
+// was handed to it but before it ran throws weft::cancelled and the lock
+// goes to the next waiter (docs/sync/cancellation.md). Non-movable.
 class mutex {
  public:
   // mutex() is unlocked.

@@ -14,6 +14,9 @@
 namespace weft::sync {
 
 // notify lets one party wake others without passing data.
+// Cancellation: a waiter aborted after a notify_one() chose it but before it
+// ran throws weft::cancelled and the wake-up goes to the next waiter (or is
+// stored): the hand-off rule of docs/sync/cancellation.md.
 // Thread-safety: every member may be called from any fiber or thread.
 class notify {
  public:
@@ -41,15 +44,20 @@ class notify {
   [[nodiscard]] result<void> notified_for(std::chrono::duration<Rep, Period> d) {
     return wait(detail::deadline_after(d));
   }
-  [[nodiscard]] result<void> notified_until(time::instant t) { return wait(detail::deadline_at(t)); }
+  [[nodiscard]] result<void> notified_until(time::instant t) {
+    return wait(detail::deadline_at(t));
+  }
 
   // Select (internal): used by on_notified().
   detail::poll select_try() noexcept;
   detail::poll select_arm(detail::waiter& w, detail::wait_list::node& n) noexcept;
-  bool select_disarm(detail::wait_list::node& n) noexcept;
+  bool select_disarm(detail::wait_list::node& n, bool give_back = false) noexcept;
 
  private:
   result<void> wait(std::int64_t deadline_ns);
+  // hand_one_locked() claims the longest waiter for a notify_one() or,
+  // with nobody waiting, stores the permit (lock_ held).
+  detail::wake_token hand_one_locked() noexcept;
 
   detail::spin_lock lock_;
   detail::wait_list waiters_;

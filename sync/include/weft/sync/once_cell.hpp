@@ -21,7 +21,9 @@ namespace weft::sync {
 // once_cell<T> holds at most one T, set once and then only read. Concurrent
 // get_or_init() calls run exactly one initializer; the others park until it
 // finishes. If the initializer throws (or its fiber is cancelled) the cell
-// stays empty and the next waiting caller runs its own initializer.
+// stays empty and the next waiting caller runs its own initializer. A
+// waiter aborted after it was woken but before it ran throws
+// weft::cancelled and runs no initializer (docs/sync/cancellation.md).
 // The value is shared: accessors hand out const access. Non-movable.
 template <class T>
 class once_cell {

@@ -23,7 +23,10 @@ struct relock_access;
 // it gets in as soon as the readers ahead of it leave. It provides
 // lock/try_lock/unlock and lock_shared/try_lock_shared/unlock_shared with
 // timed forms, so std::unique_lock and std::shared_lock work with it.
-// Not recursive; no upgrade. Non-movable.
+// Not recursive; no upgrade. A waiter (reader or writer) aborted after its
+// access was handed over but before it ran throws weft::cancelled and the
+// permits go on to the next waiters (docs/sync/cancellation.md).
+// Non-movable.
 class rwlock {
  public:
   // max_readers is the number of readers that can hold the lock at once.

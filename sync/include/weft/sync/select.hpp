@@ -13,6 +13,9 @@
 // branches ready at once (random start); select_biased() polls in order.
 // A branch whose channel is closed is disabled; when every branch is
 // disabled the on_else() branch runs (without one, select_error is thrown).
+// A select aborted after a branch was handed its operation but before the
+// fiber ran completes nothing and the branch gives the operation back
+// (docs/sync/cancellation.md).
 #pragma once
 
 #include <array>
@@ -60,7 +63,9 @@ class recv_branch final : public branch {
     if (DeliverClosed && p == poll::disabled) return claim_self(w) ? poll::ready : poll::pending;
     return p;
   }
-  bool disarm() noexcept override { return rx_.select_disarm_recv(*node_, out_); }
+  bool disarm(bool give_back) noexcept override {
+    return rx_.select_disarm_recv(*node_, out_, give_back);
+  }
   void run() override {
     if constexpr (DeliverClosed) {
       f_(std::move(out_));
@@ -86,7 +91,9 @@ class send_branch final : public branch {
     node_.emplace(w);
     return tx_.select_arm_send(w, *node_, v_);
   }
-  bool disarm() noexcept override { return tx_.select_disarm_send(*node_); }
+  bool disarm(bool give_back) noexcept override {
+    return tx_.select_disarm_send(*node_, give_back);
+  }
   void run() override { f_(); }
 
  private:
@@ -106,7 +113,7 @@ class signal_branch final : public branch {
     node_.emplace(w);
     return s_.select_arm(w, *node_);
   }
-  bool disarm() noexcept override { return s_.select_disarm(*node_); }
+  bool disarm(bool give_back) noexcept override { return s_.select_disarm(*node_, give_back); }
   void run() override { f_(); }
 
  private:
@@ -130,7 +137,10 @@ class join_branch final : public branch {
     if (h_.task()->link_joiner(*node_)) return poll::pending;
     return claim_self(w) ? poll::ready : poll::pending;
   }
-  bool disarm() noexcept override { return h_.task()->unlink_joiner(*node_); }
+  // A completion wakes every joiner: there is nothing to give back.
+  bool disarm(bool give_back) noexcept override {
+    return h_.task()->unlink_joiner(*node_) && !give_back;
+  }
   void run() override { f_(h_); }
 
  private:
@@ -144,11 +154,9 @@ template <class F>
 class timer_branch final : public branch {
  public:
   timer_branch(std::int64_t deadline_ns, F f) : deadline_(deadline_ns), f_(std::move(f)) {}
-  poll try_now() override {
-    return now_ns() >= deadline_ ? poll::ready : poll::pending;
-  }
+  poll try_now() override { return now_ns() >= deadline_ ? poll::ready : poll::pending; }
   poll arm(waiter&) override { return poll::pending; }
-  bool disarm() noexcept override { return false; }
+  bool disarm(bool) noexcept override { return false; }
   std::int64_t deadline() const noexcept override { return deadline_; }
   void run() override { f_(); }
 

@@ -84,7 +84,9 @@ class [[nodiscard]] owned_semaphore_permit {
 // semaphore bounds concurrency: acquire() waits in FIFO order until a
 // permit is free. A waiter asking for many permits is served in its turn
 // and collects released permits while it waits, so later small requests
-// cannot starve it. Non-movable.
+// cannot starve it. A waiter aborted after its permits were handed over but
+// before it ran throws weft::cancelled and the permits go on to the next
+// waiters (docs/sync/cancellation.md). Non-movable.
 class semaphore {
  public:
   // max_permits is the largest number of permits a semaphore can hold.

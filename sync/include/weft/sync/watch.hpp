@@ -192,7 +192,9 @@ class sender {
 };
 
 // receiver<T> reads the latest value and waits for new versions. Copying a
-// receiver makes another receiver that has seen the same version.
+// receiver makes another receiver that has seen the same version. A
+// changed() aborted after a send woke it but before it ran marks nothing
+// seen (docs/sync/cancellation.md).
 // Thread-safety: one receiver object is used by one fiber or thread at a
 //   time; different receivers are independent.
 template <class T>
@@ -346,10 +348,10 @@ class receiver {
 
   // select_disarm_recv() is the select disarm step: true when a send fired
   // this branch and the change was taken into `out`.
-  bool select_disarm_recv(sync::detail::wait_list::node& n,
-                          std::optional<select_value_type>& out) noexcept {
+  bool select_disarm_recv(sync::detail::wait_list::node& n, std::optional<select_value_type>& out,
+                          bool give_back = false) noexcept {
     std::shared_ptr<const T> p;
-    if (!state().select_disarm(seen_, n, p)) return false;
+    if (!state().select_disarm(seen_, n, p, give_back)) return false;
     out.emplace(std::move(p), true);
     return true;
   }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/fibers/cancelled.hpp"
 #include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
@@ -84,17 +85,32 @@ inline void claim_all(wait_list& list, wake_batch& batch, bool fire) noexcept {
   }
 }
 
+// no_give_back is park_node()'s hook for a wait whose wake-up hands over
+// nothing another waiter could use: a wake-all (every waiter was woken
+// anyway) or a "look again" wake-up (the item stays in the structure).
+struct no_give_back {
+  void operator()(wake_batch&) const noexcept {}
+};
+
 // park_node() waits once with the caller's node `n` (bound to a waiter of
 // the caller's, with n.value set for a hand-off): links it into `list`,
 // parks (releasing `lk`), then re-locks and unlinks it. The caller reads
 // n.fired and re-checks its condition. Returns notified or timeout.
 // Blocks: parks the fiber (or the plain thread) until woken or `deadline_ns`.
-// Errors: weft::cancelled, with `lk` held again and the node unlinked, so
-//   the caller's state is exactly as before the wait (a cancelled waiter was
-//   never handed anything: the cancellation won its claim). With
-//   `cancellable` false the wait ignores cancellation (waiter::park).
-inline wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk,
-                             std::int64_t deadline_ns, bool cancellable = true) {
+// Errors: weft::cancelled, with `lk` held again and the node unlinked:
+//   - when the cancellation won the claim: the caller's state is exactly as
+//     before the wait (a cancelled waiter was never handed anything);
+//   - when another source woke the waiter but the fiber's abort arrived
+//     before it ran (the hand-off rule, docs/sync/cancellation.md): if the
+//     wake-up came through `n` (n.fired), `give_back(batch)` first runs
+//     under `lk` to pass what was handed over on to the next waiter (the
+//     wake-ups it adds to `batch` are resumed before the throw). A caller
+//     whose catch block already returns the hand-off (batch_semaphore) may
+//     pass no_give_back.
+//   With `cancellable` false the wait ignores cancellation (waiter::park).
+template <class GiveBack = no_give_back>
+wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk, std::int64_t deadline_ns,
+                      bool cancellable = true, GiveBack&& give_back = GiveBack{}) {
   n.fired = false;
   list.push_back(n);
   wake_reason r;
@@ -107,10 +123,18 @@ inline wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk
   }
   lk.lock();
   list.remove(n);
+  if (cancellable && n.w->take_late_cancel()) {
+    if (n.fired) {
+      wake_batch batch;  // resumed under `lk`: still correct, and rare
+      give_back(batch);
+    }
+    throw weft::cancelled();
+  }
   return r;
 }
 
-// park_on() is park_node() with a fresh waiter and node.
+// park_on() is park_node() with a fresh waiter and node, for waits that
+// need no give-back hook (see no_give_back).
 inline wake_reason park_on(wait_list& list, spin_guard& lk, std::int64_t deadline_ns,
                            bool cancellable = true) {
   waiter w;

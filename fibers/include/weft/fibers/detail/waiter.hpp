@@ -16,11 +16,10 @@
 #pragma once
 
 #include <atomic>
+#include <boost/fiber/detail/spinlock.hpp>
 #include <cstdint>
 #include <limits>
 #include <mutex>
-
-#include <boost/fiber/detail/spinlock.hpp>
 
 #include "weft/fibers/config.hpp"
 
@@ -127,6 +126,17 @@ class waiter {
   //   was cancelled before (delivered once), unless `cancellable` is false.
   wake_reason park(spin_guard* outer, std::int64_t deadline_ns = no_deadline,
                    bool cancellable = true);
+
+  // take_late_cancel() applies the hand-off rule (docs/sync/cancellation.md).
+  // The parked fiber calls it after park() returned for another source's
+  // wake-up: it is true when the fiber's abort (join_handle::abort, a
+  // join_set's, runtime shutdown) was requested and not delivered yet, i.e.
+  // it arrived after the wake-up was handed to this waiter but before the
+  // fiber ran. The cancellation is then marked delivered: the caller gives
+  // what it was handed back to the next waiter and throws weft::cancelled.
+  // Always false for a plain thread. An expired timeout() scope does not
+  // count: as with Tokio's timeout(), the completed operation wins there.
+  bool take_late_cancel() noexcept;
 
   // reason() is the wake reason (waiting until claimed).
   wake_reason reason() const noexcept {

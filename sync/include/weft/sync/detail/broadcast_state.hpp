@@ -149,12 +149,13 @@ class broadcast_state {
   }
 
   // select_disarm() unlinks `n`; if a send fired it, takes the cursor's
-  // next outcome (a message or a lag). False when nothing was taken.
+  // next outcome (a message or a lag). False when nothing was taken; with
+  // `give_back` nothing is (the message stays for this cursor's next receive).
   bool select_disarm(std::uint64_t& next, wait_list::node& n, std::optional<T>& out,
-                     std::uint64_t& skipped, take_status& st) noexcept {
+                     std::uint64_t& skipped, take_status& st, bool give_back) noexcept {
     spin_guard lk(lock_);
     waiters_.remove(n);
-    if (!n.fired) return false;
+    if (!n.fired || give_back) return false;
     try {
       st = take_locked(next, out, skipped);
     } catch (...) {

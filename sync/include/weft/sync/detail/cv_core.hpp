@@ -10,6 +10,7 @@
 #include <shared_mutex>
 #include <type_traits>
 
+#include "weft/fibers/cancelled.hpp"
 #include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
@@ -39,14 +40,20 @@ class cv_core {
 
   // enqueue() links `n`; from then on a notify can claim its waiter.
   void enqueue(weft::detail::wait_list::node& n) noexcept;
-  // dequeue() unlinks `n` if no notify did.
-  void dequeue(weft::detail::wait_list::node& n) noexcept;
+  // dequeue() unlinks `n` if no notify did. With `give_back` (the waiter's
+  // fiber was aborted after a notify_one() chose it, before it ran: the
+  // hand-off rule, docs/sync/cancellation.md) that notify_one() goes on to
+  // the next waiter; a notify_all() wake-up is not passed on.
+  void dequeue(weft::detail::wait_list::node& n, bool give_back = false) noexcept;
   // notify_one() wakes the longest waiter still waiting.
   void notify_one() noexcept;
   // notify_all() wakes every waiter.
   void notify_all() noexcept;
 
  private:
+  // wake_one_locked() claims the longest waiter for a notify_one().
+  weft::detail::wake_token wake_one_locked() noexcept;
+
   weft::detail::spin_lock lock_;
   weft::detail::wait_list waiters_;  // guarded by lock_
 };
@@ -78,8 +85,10 @@ void relock(Lock& lk) {
 // after the caller checked its condition under `lk` is never lost. `lk` is
 // held again on every exit, exceptions included (as std requires), and
 // re-locking weft's lock types is not a cancellation point: a cancellation
-// that arrives after the notify is delivered at the next suspension point.
-// Errors: weft::cancelled (only while waiting for the notify).
+// that arrives once the fiber runs again is delivered at the next suspension
+// point. Errors: weft::cancelled, while waiting for the notify or when the
+// notify came but the fiber was aborted before it ran (its notify_one()
+// then wakes the next waiter: docs/sync/cancellation.md).
 template <class Lock>
 std::cv_status cv_wait(cv_core& cv, Lock& lk, std::int64_t deadline_ns) {
   weft::detail::waiter w;
@@ -98,6 +107,11 @@ std::cv_status cv_wait(cv_core& cv, Lock& lk, std::int64_t deadline_ns) {
     cv.dequeue(node);
     relock(lk);
     throw;
+  }
+  if (w.take_late_cancel()) {
+    cv.dequeue(node, /*give_back=*/true);
+    relock(lk);
+    throw weft::cancelled();
   }
   cv.dequeue(node);
   relock(lk);

@@ -20,7 +20,7 @@ class ring {
   ring& operator=(const ring&) = delete;
   ~ring() {
     clear();
-    ::operator delete(static_cast<void*>(slots_), std::align_val_t{alignof(T)});
+    ::operator delete (static_cast<void*>(slots_), std::align_val_t{alignof(T)});
   }
 
   bool empty() const noexcept { return size_ == 0; }
@@ -31,6 +31,17 @@ class ring {
   void push_back(U&& v) {
     if (size_ == cap_) grow();
     ::new (static_cast<void*>(slots_ + ((head_ + size_) & (cap_ - 1)))) T(std::forward<U>(v));
+    ++size_;
+  }
+
+  // push_front() prepends (a message given back to the head of a channel);
+  // may throw std::bad_alloc (nothing changes then).
+  template <class U>
+  void push_front(U&& v) {
+    if (size_ == cap_) grow();
+    const std::size_t at = (head_ + cap_ - 1) & (cap_ - 1);
+    ::new (static_cast<void*>(slots_ + at)) T(std::forward<U>(v));
+    head_ = at;
     ++size_;
   }
 
@@ -68,13 +79,13 @@ class ring {
  private:
   void grow() {
     const std::size_t ncap = cap_ ? cap_ * 2 : 8;
-    T* n = static_cast<T*>(::operator new(ncap * sizeof(T), std::align_val_t{alignof(T)}));
+    T* n = static_cast<T*>(::operator new (ncap * sizeof(T), std::align_val_t{alignof(T)}));
     for (std::size_t i = 0; i < size_; ++i) {
       T* src = slots_ + ((head_ + i) & (cap_ - 1));
       ::new (static_cast<void*>(n + i)) T(std::move(*src));
       src->~T();
     }
-    ::operator delete(static_cast<void*>(slots_), std::align_val_t{alignof(T)});
+    ::operator delete (static_cast<void*>(slots_), std::align_val_t{alignof(T)});
     slots_ = n;
     cap_ = ncap;
     head_ = 0;

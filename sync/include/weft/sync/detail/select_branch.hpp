@@ -55,7 +55,11 @@ class branch {
   // claim_self(w) (ready), reports disabled, or links a node for `w`.
   virtual poll arm(waiter& w) = 0;
   // disarm() unlinks the node; true when the operation completed through it.
-  virtual bool disarm() noexcept = 0;
+  // With `give_back` (the select's fiber was aborted after this branch was
+  // handed its operation but before it ran: docs/sync/cancellation.md) the
+  // operation is not completed: what was handed over passes on to the next
+  // waiter (a wake-up re-delivered, a message returned) and it returns false.
+  virtual bool disarm(bool give_back) noexcept = 0;
   // deadline() is the branch's deadline (timer branches), runtime clock ns.
   virtual std::int64_t deadline() const noexcept { return no_deadline; }
   // run() calls the user's handler once the branch was chosen.

@@ -143,12 +143,13 @@ class watch_state {
     return poll::ready;
   }
 
-  // select_disarm() unlinks `n`; if a publish fired it, takes the change.
-  bool select_disarm(std::uint64_t& seen, wait_list::node& n,
-                     std::shared_ptr<const T>& out) noexcept {
+  // select_disarm() unlinks `n`; if a publish fired it, takes the change
+  // (with `give_back` it takes nothing: the change stays unseen).
+  bool select_disarm(std::uint64_t& seen, wait_list::node& n, std::shared_ptr<const T>& out,
+                     bool give_back) noexcept {
     spin_guard lk(lock_);
     rx_waiters_.remove(n);
-    if (!n.fired) return false;
+    if (!n.fired || give_back) return false;
     return take_locked(seen, out) == watch_status::changed;
   }
 
