@@ -302,11 +302,11 @@ signal_poll signal_listener::arm(waiter& w, wait_list::node& n) noexcept {
   return signal_poll::pending;
 }
 
-bool signal_listener::disarm(wait_list::node& n) noexcept {
+bool signal_listener::disarm(wait_list::node& n, bool give_back) noexcept {
   slot& s = the_hub().slots[signum_];
   spin_guard lk(s.lock);
   s.waiters.remove(n);
-  if (!n.fired) return false;
+  if (!n.fired || give_back) return false;  // a delivery wakes every waiter: nothing to pass on
   seen_ = s.delivered;  // the delivery that claimed the waiter, and any since
   return true;
 }

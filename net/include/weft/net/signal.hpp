@@ -75,7 +75,9 @@ class signal_stream {
   // Select (internal): used by on_signal().
   sync::detail::poll select_try() noexcept;
   sync::detail::poll select_arm(sync::detail::waiter& w, sync::detail::wait_list::node& n) noexcept;
-  bool select_disarm(sync::detail::wait_list::node& n) noexcept { return l_.disarm(n); }
+  bool select_disarm(sync::detail::wait_list::node& n, bool give_back = false) noexcept {
+    return l_.disarm(n, give_back);
+  }
 
  private:
   explicit signal_stream(weft::detail::signal_listener l) noexcept : l_(std::move(l)) {}

@@ -80,9 +80,11 @@ class signal_listener {
   // arm()/disarm(): the select protocol (sync/detail/select_branch.hpp).
   // arm() takes a delivery through a claim of `w` (ready), reports closed,
   // or links `n`. disarm() unlinks `n`; true when a delivery completed
-  // through it (the delivery is then taken).
+  // through it (the delivery is then taken). With `give_back` (the select's
+  // fiber was aborted after the branch fired: docs/sync/cancellation.md)
+  // nothing is taken and it returns false: the delivery stays pending.
   signal_poll arm(waiter& w, wait_list::node& n) noexcept;
-  bool disarm(wait_list::node& n) noexcept;
+  bool disarm(wait_list::node& n, bool give_back = false) noexcept;
 
  private:
   explicit signal_listener(int signum, std::uint64_t seen) noexcept
