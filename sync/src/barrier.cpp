@@ -5,8 +5,6 @@
 // timeout raced with the completion still reports success.
 #include "weft/sync/barrier.hpp"
 
-#include <stdexcept>
-
 #include "wake_batch.hpp"
 
 namespace weft::sync {
@@ -14,9 +12,8 @@ namespace weft::sync {
 using weft::detail::spin_guard;
 using weft::detail::wake_reason;
 
-barrier::barrier(std::size_t n) : n_(n) {
-  if (n == 0) throw std::invalid_argument("weft::sync::barrier: n must be at least 1");
-}
+// A barrier of 0 is a barrier of 1, as Tokio's Barrier::new(0).
+barrier::barrier(std::size_t n) : n_(n == 0 ? 1 : n) {}
 
 barrier_wait_result barrier::wait() {
   // Without a deadline the only failure is weft::cancelled (thrown).

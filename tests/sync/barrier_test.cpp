@@ -16,12 +16,21 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("barrier: n of zero throws and n of one always leads", "[sync][barrier]") {
-  CHECK_THROWS_AS(weft::sync::barrier(0), std::invalid_argument);
+TEST_CASE("barrier: n of one always leads", "[sync][barrier]") {
   weft::sync::barrier b(1);
   CHECK(b.size() == 1);
   for (int i = 0; i < 3; ++i) CHECK(b.wait().is_leader());
   auto r = b.wait_for(1s);
+  REQUIRE(r.has_value());
+  CHECK(r->is_leader());
+}
+
+TEST_CASE("barrier: n of zero behaves as n of one", "[sync][barrier][regression]") {
+  // Issue 9: Tokio's Barrier::new(0) is Barrier::new(1); weft threw.
+  weft::sync::barrier b(0);
+  CHECK(b.size() == 1);
+  for (int i = 0; i < 3; ++i) CHECK(b.wait().is_leader());
+  auto r = b.wait_for(0s);
   REQUIRE(r.has_value());
   CHECK(r->is_leader());
 }

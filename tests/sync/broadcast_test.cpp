@@ -88,6 +88,19 @@ TEST_CASE("broadcast: every receiver gets every message in order", "[sync][broad
   CHECK(e.error().code == weft::errc::empty);
 }
 
+TEST_CASE("broadcast: len counts the messages a receiver lagged past",
+          "[sync][broadcast][regression]") {
+  // Issue 9: Tokio counts them (4 for capacity 2 after 4 sends); weft said 2.
+  auto [tx, rx] = broadcast::channel<int>(2);
+  for (int i = 0; i < 4; ++i) REQUIRE(sent(tx.send(i)));
+  CHECK(rx.len() == 4);
+  CHECK_FALSE(rx.is_empty());
+  auto r = rx.try_recv();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().skipped == 2);
+  CHECK(rx.len() == 2);  // the lag is reported: the retained two are left
+}
+
 TEST_CASE("broadcast: a lagging receiver gets lagged(n) then the retained messages in order",
           "[sync][broadcast]") {
   auto [tx, rx] = broadcast::channel<int>(4);

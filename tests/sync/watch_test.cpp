@@ -112,7 +112,7 @@ TEST_CASE("watch: after the sender is gone an unseen change comes first, then cl
   CHECK_FALSE(rx->is_closed());
   tx.reset();
   CHECK(rx->is_closed());
-  CHECK(rx->has_changed().value());
+  CHECK(is(rx->has_changed(), weft::errc::closed));  // as Tokio: closed wins here
   CHECK(ok(rx->changed()));
   CHECK(*rx->borrow() == 5);
   CHECK(is(rx->has_changed(), weft::errc::closed));
@@ -120,6 +120,22 @@ TEST_CASE("watch: after the sender is gone an unseen change comes first, then cl
   CHECK(is(rx->changed_for(1s), weft::errc::closed));
   CHECK_THROWS_AS(rx->changed().value(), std::system_error);
   CHECK(*rx->borrow() == 5);  // the last value stays readable
+}
+
+TEST_CASE("watch: has_changed reports closed once the sender is gone",
+          "[sync][watch][regression]") {
+  // Issue 9: Tokio's has_changed() errs once the sender is dropped, even
+  // with an unseen version; weft said true.
+  auto ch = watch::channel<int>(0);
+  auto rx = std::move(ch.second);
+  {
+    auto tx = std::move(ch.first);
+    REQUIRE(ok(tx.send(1)));
+    CHECK(rx.has_changed().value());
+  }
+  CHECK(is(rx.has_changed(), weft::errc::closed));
+  CHECK(*rx.borrow() == 1);  // the unseen value is still readable
+  CHECK(rx.borrow().has_changed());
 }
 
 TEST_CASE("watch: send with no receivers returns the value with closed", "[sync][watch]") {
@@ -161,9 +177,32 @@ TEST_CASE("watch: send_if_modified publishes only when f reports a change", "[sy
   }));
   CHECK(rx.has_changed().value());
   CHECK(*rx.borrow_and_update() == 2);
-  CHECK_THROWS_AS(tx.send_modify([](int&) { throw std::runtime_error("boom"); }),
+}
+
+TEST_CASE("watch: a send_modify whose function throws keeps the change without notifying",
+          "[sync][watch][regression]") {
+  // Issue 9: Tokio leaves the modified value visible and wakes nobody.
+  auto [tx, rx] = watch::channel<int>(1);
+  auto before = rx.borrow();
+  CHECK_THROWS_AS(tx.send_modify([](int& v) {
+    v = 5;
+    throw std::runtime_error("boom");
+  }),
                   std::runtime_error);
-  CHECK_FALSE(rx.has_changed().value());  // nothing published
+  CHECK(*rx.borrow() == 5);  // visible
+  CHECK(*tx.borrow() == 5);
+  CHECK_FALSE(rx.has_changed().value());  // but not announced
+  CHECK_FALSE(rx.borrow().has_changed());
+  CHECK(*before == 1);  // an earlier snapshot is untouched
+  CHECK_THROWS_AS(tx.send_if_modified([](int& v) -> bool {
+    v = 6;
+    throw std::runtime_error("boom");
+  }),
+                  std::runtime_error);
+  CHECK(*rx.borrow() == 6);
+  CHECK_FALSE(rx.has_changed().value());
+  REQUIRE(ok(tx.send(7)));  // the next send announces as usual
+  CHECK(rx.has_changed().value());
 }
 
 TEST_CASE("watch: a parked changed wakes for a send and for the sender's destruction",

@@ -34,8 +34,8 @@ class barrier_wait_result {
 // Non-movable.
 class barrier {
  public:
-  // barrier() makes a barrier for groups of `n`.
-  // Errors: std::invalid_argument when n == 0.
+  // barrier() makes a barrier for groups of `n`. `n` == 0 makes a barrier
+  // of 1 (every wait() returns at once as leader), as Tokio's Barrier::new(0).
   explicit barrier(std::size_t n);
   barrier(const barrier&) = delete;
   barrier& operator=(const barrier&) = delete;
@@ -61,7 +61,7 @@ class barrier {
     return wait_until_ns(detail::deadline_at(t));
   }
 
-  // size() is n.
+  // size() is n (1 for a barrier made with 0).
   std::size_t size() const noexcept { return n_; }
 
  private:

@@ -228,7 +228,10 @@ class receiver {
     return finish(st, out, skipped, weft::errc::empty);
   }
 
-  // len() is how many retained messages this receiver has not read yet.
+  // len() is how many messages were sent that this receiver has not
+  // received yet, counting the ones it lagged past (Tokio's len(): with
+  // capacity 2, a receiver that read none of 4 sends has len() 4, not 2;
+  // once its lag was reported it counts the retained ones).
   std::size_t len() const noexcept { return static_cast<std::size_t>(st_->available(next_)); }
 
   // is_empty() is len() == 0.

@@ -108,23 +108,30 @@ class sender {
 
   // send_modify() publishes f(copy of the current value) whether or not
   // there are receivers. The value is copied (copy-on-write): snapshots
-  // held by readers stay intact. If f throws, nothing is published.
+  // held by readers stay intact.
   // Blocks: never (f runs without any lock held).
+  // Errors: what f throws (or T's copy). If f throws, the value as f left
+  //   it becomes the current value without a new version: borrow() reads
+  //   it, receivers are not woken and has_changed() does not report it
+  //   (Tokio's send_modify after a panic). Snapshots taken before keep the
+  //   old value; a throwing copy changes nothing.
   template <class F>
   void send_modify(F&& f) {
     auto next = std::make_shared<T>(*state().snapshot());
-    std::forward<F>(f)(*next);
+    invoke_keeping(next, std::forward<F>(f));
     std::shared_ptr<const T> p = std::move(next), old;
     (void)state().publish(p, /*need_receivers=*/false, old);
   }
 
   // send_if_modified() is send_modify() where f returns whether it changed
-  // the value: only then is a new version published and receivers woken.
-  // Returns f's answer.
+  // the value: only then is a new version published and receivers woken
+  // (when it returns false its changes to the copy are dropped). Returns
+  // f's answer. Errors: as send_modify() (a throwing f keeps its changes,
+  // unannounced).
   template <class F>
   bool send_if_modified(F&& f) {
     auto next = std::make_shared<T>(*state().snapshot());
-    if (!std::forward<F>(f)(*next)) return false;
+    if (!invoke_keeping(next, std::forward<F>(f))) return false;
     std::shared_ptr<const T> p = std::move(next), old;
     (void)state().publish(p, /*need_receivers=*/false, old);
     return true;
@@ -177,6 +184,20 @@ class sender {
     if (st_) st_->drop_sender();
     st_.reset();
   }
+  // invoke_keeping() runs f on `next`; if f throws, `next` replaces the
+  // current value without a new version (no wake-up), then the exception
+  // propagates.
+  template <class F>
+  decltype(auto) invoke_keeping(std::shared_ptr<T>& next, F&& f) {
+    try {
+      return std::forward<F>(f)(*next);
+    } catch (...) {
+      std::shared_ptr<const T> p = std::move(next), old;
+      state().replace_unannounced(p, old);
+      throw;
+    }
+  }
+
   // take_value() turns the previous snapshot into a T: moved out when this
   // is the last owner (the object was allocated non-const), copied otherwise.
   static T take_value(std::shared_ptr<const T> old) {
@@ -244,18 +265,14 @@ class receiver {
     return changed_deadline(detail::deadline_at(t));
   }
 
-  // has_changed() says what changed() would do now, without waiting or
-  // marking anything: true (an unseen version), false (it would block).
-  // Errors: errc::closed when the sender is gone and nothing is unseen.
+  // has_changed() says, without waiting or marking anything, whether a
+  // version this receiver has not seen is there: true or false.
+  // Errors: errc::closed once the sender is gone, even with an unseen
+  //   version (Tokio's has_changed; changed() still returns that version
+  //   first, and borrow() reads it).
   [[nodiscard]] result<bool> has_changed() const noexcept {
-    switch (state().status(seen_)) {
-      case detail::watch_status::changed:
-        return true;
-      case detail::watch_status::unchanged:
-        return false;
-      case detail::watch_status::closed:
-        break;
-    }
+    const std::optional<bool> changed = state().has_changed(seen_);
+    if (changed) return *changed;
     return result<bool>(boost::system::in_place_error, weft::make_error_code(weft::errc::closed));
   }
 

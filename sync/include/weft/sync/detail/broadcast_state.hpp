@@ -206,9 +206,11 @@ class broadcast_state {
     spin_guard lk(lock_);
     return senders_ == 0;
   }
+  // available() counts from the cursor, lagged positions included (Tokio's
+  // Receiver::len): the messages sent that this receiver has not received.
   std::uint64_t available(std::uint64_t next) const noexcept {
     spin_guard lk(lock_);
-    return tail_ - std::max(next, oldest());
+    return tail_ - next;
   }
   // waiting() is the number of linked receive waits (tests, diagnostics).
   std::size_t waiting() const noexcept {

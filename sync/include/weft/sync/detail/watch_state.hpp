@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "weft/fibers/config.hpp"
@@ -50,6 +51,13 @@ class watch_state {
     return true;
   }
 
+  // replace_unannounced() installs `v` as the current value without a new
+  // version and without waking anyone (a send_modify() whose f threw).
+  void replace_unannounced(std::shared_ptr<const T>& v, std::shared_ptr<const T>& old) noexcept {
+    spin_guard lk(lock_);
+    old = std::exchange(value_, std::move(v));
+  }
+
   // snapshot() returns the current value and version.
   std::shared_ptr<const T> snapshot(std::uint64_t* version = nullptr) const noexcept {
     spin_guard lk(lock_);
@@ -76,6 +84,14 @@ class watch_state {
   watch_status status_locked(std::uint64_t seen) const noexcept {
     if (seen != version_) return watch_status::changed;
     return sender_alive_ ? watch_status::unchanged : watch_status::closed;
+  }
+
+  // has_changed() is std::nullopt once the sender is gone, else whether
+  // `seen` is behind the current version.
+  std::optional<bool> has_changed(std::uint64_t seen) const noexcept {
+    spin_guard lk(lock_);
+    if (!sender_alive_) return std::nullopt;
+    return seen != version_;
   }
 
   // status() is status_locked() under the lock.
