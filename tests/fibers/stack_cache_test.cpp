@@ -109,10 +109,20 @@ TEST_CASE("stacks: memory comes back after a burst of parked fibers (issue 9)",
 }
 
 TEST_CASE("stacks: max_cached_stacks(0) keeps no stack", "[fibers][stack]") {
-  auto rt = weft::builder::multi_thread().worker_threads(2).max_cached_stacks(0).build();
+  // All 300 are alive at once (each sleeps on the paused clock, which moves
+  // only when every fiber waits), so 300 stacks are freed: more than one
+  // batch, whatever the build's speed.
+  auto rt = weft::builder::multi_thread()
+                .worker_threads(2)
+                .max_cached_stacks(0)
+                .start_paused(true)
+                .build();
   rt.block_on([] {
     std::vector<weft::join_handle<int>> hs;
-    for (int i = 0; i < 300; ++i) hs.push_back(weft::spawn([i] { return i; }));
+    for (int i = 0; i < 300; ++i) hs.push_back(weft::spawn([i] {
+      weft::time::sleep(std::chrono::seconds(1));
+      return i;
+    }));
     for (auto& h : hs) (void)h.join();
   });
   // At most one batch waits to be unmapped.
