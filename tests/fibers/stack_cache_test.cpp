@@ -103,7 +103,12 @@ TEST_CASE("stacks: memory comes back after a burst of parked fibers (issue 9)",
   REQUIRE(r.parked - r.before > kFibers * 16 / 2);
   CHECK(r.cached_after <= kBound + 128);
   CHECK(r.returned >= kFibers - kBound - 128);
+#if !defined(__SANITIZE_ADDRESS__)
+  // Under ASan, RSS also holds its quarantine of freed heap blocks (up to
+  // 256 MiB, from whatever ran before in the process): the counts above are
+  // the check there.
   CHECK(r.after - r.before < (r.parked - r.before) / 4);
+#endif
   CHECK(r.cached_trimmed == 0);
   CHECK(r.trimmed <= r.after);
 }
