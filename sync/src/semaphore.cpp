@@ -4,8 +4,6 @@
 
 #include <utility>
 
-#include "weft/sync/detail/deadline.hpp"
-
 namespace weft::sync {
 
 namespace {
@@ -46,22 +44,6 @@ result<semaphore_permit> semaphore::acquire_many_until_ns(std::size_t n, std::in
   const detail::acquire_status s = sem_.acquire(n, deadline_ns);
   if (s != detail::acquire_status::acquired) return to_error(s);
   return semaphore_permit(this, n);
-}
-
-result<semaphore_permit> semaphore::acquire_for(time::duration d) {
-  return acquire_many_until_ns(1, detail::deadline_after(d));
-}
-
-result<semaphore_permit> semaphore::acquire_until(time::instant t) {
-  return acquire_many_until_ns(1, detail::deadline_at(t));
-}
-
-result<semaphore_permit> semaphore::acquire_many_for(std::size_t n, time::duration d) {
-  return acquire_many_until_ns(n, detail::deadline_after(d));
-}
-
-result<semaphore_permit> semaphore::acquire_many_until(std::size_t n, time::instant t) {
-  return acquire_many_until_ns(n, detail::deadline_at(t));
 }
 
 result<semaphore_permit> semaphore::try_acquire_many(std::size_t n) {

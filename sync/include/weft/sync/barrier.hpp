@@ -50,14 +50,20 @@ class barrier {
 
   // wait_for() is wait() giving up after `d`: errc::timeout, and the
   // arrival is withdrawn (if the generation completed at the same moment,
-  // the wait succeeds instead). Errors: errc::timeout; weft::cancelled.
-  [[nodiscard]] result<barrier_wait_result> wait_for(time::duration d) {
+  // the wait succeeds instead). Any std::chrono duration; one too long to
+  // represent (hours::max(), 300 years) means no deadline.
+  // Errors: errc::timeout; weft::cancelled.
+  template <class Rep, class Period>
+  [[nodiscard]] result<barrier_wait_result> wait_for(std::chrono::duration<Rep, Period> d) {
     return wait_until_ns(detail::deadline_after(d));
   }
 
-  // wait_until() is wait() giving up at `t`. Errors: errc::timeout;
+  // wait_until() is wait() giving up at `t`, a time point of any clock
+  // (time_point::max() means no deadline). Errors: errc::timeout;
   // weft::cancelled.
-  [[nodiscard]] result<barrier_wait_result> wait_until(time::instant t) {
+  template <class Clock, class Duration>
+  [[nodiscard]] result<barrier_wait_result> wait_until(
+      const std::chrono::time_point<Clock, Duration>& t) {
     return wait_until_ns(detail::deadline_at(t));
   }
 

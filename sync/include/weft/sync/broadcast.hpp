@@ -213,9 +213,11 @@ class receiver {
     return recv_deadline(detail::deadline_after(d));
   }
 
-  // recv_until() is recv() with a deadline on the runtime clock.
+  // recv_until() is recv() with a deadline `t` of any clock (exact on the
+  // runtime clock, weft::time::clock; time_point::max() means none).
   // Errors: as recv(), and errc::timeout when `t` passes first.
-  [[nodiscard]] recv_result<T> recv_until(weft::time::instant t) {
+  template <class Clock, class Duration>
+  [[nodiscard]] recv_result<T> recv_until(const std::chrono::time_point<Clock, Duration>& t) {
     return recv_deadline(detail::deadline_at(t));
   }
 

@@ -46,12 +46,15 @@ class cancellation_token {
   // Select: see on_cancelled(); nothing is consumed by a lost branch.
   void cancelled() const;
 
-  // cancelled_for()/cancelled_until() add errc::timeout.
+  // cancelled_for()/cancelled_until() add errc::timeout. Any std::chrono
+  // duration or time point; one too far to represent means no deadline.
   template <class Rep, class Period>
   [[nodiscard]] result<void> cancelled_for(std::chrono::duration<Rep, Period> d) const {
     return wait(detail::deadline_after(d));
   }
-  [[nodiscard]] result<void> cancelled_until(time::instant t) const {
+  template <class Clock, class Duration>
+  [[nodiscard]] result<void> cancelled_until(
+      const std::chrono::time_point<Clock, Duration>& t) const {
     return wait(detail::deadline_at(t));
   }
 

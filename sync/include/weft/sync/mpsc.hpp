@@ -77,8 +77,10 @@ class sender {
     return finish(chan().send(v, detail::deadline_after(d), false), v);
   }
 
-  // send_until() is send() giving up at `t`: errc::timeout, value returned.
-  [[nodiscard]] send_result<T> send_until(T v, time::instant t) {
+  // send_until() is send() giving up at `t` (any clock): errc::timeout,
+  // value returned.
+  template <class Clock, class Duration>
+  [[nodiscard]] send_result<T> send_until(T v, const std::chrono::time_point<Clock, Duration>& t) {
     return finish(chan().send(v, detail::deadline_at(t), false), v);
   }
 
@@ -194,8 +196,10 @@ class receiver {
     return recv_deadline(detail::deadline_after(d));
   }
 
-  // recv_until() is recv() giving up at `t` (errc::timeout, errc::closed).
-  [[nodiscard]] result<T> recv_until(time::instant t) {
+  // recv_until() is recv() giving up at `t`, any clock (errc::timeout,
+  // errc::closed).
+  template <class Clock, class Duration>
+  [[nodiscard]] result<T> recv_until(const std::chrono::time_point<Clock, Duration>& t) {
     return recv_deadline(detail::deadline_at(t));
   }
 

@@ -39,12 +39,14 @@ class notify {
   //   a notify_waiters() wake-up that lost to another branch is not replayed.
   void notified();
 
-  // notified_for()/notified_until() add errc::timeout.
+  // notified_for()/notified_until() add errc::timeout. Any std::chrono
+  // duration or time point; one too far to represent means no deadline.
   template <class Rep, class Period>
   [[nodiscard]] result<void> notified_for(std::chrono::duration<Rep, Period> d) {
     return wait(detail::deadline_after(d));
   }
-  [[nodiscard]] result<void> notified_until(time::instant t) {
+  template <class Clock, class Duration>
+  [[nodiscard]] result<void> notified_until(const std::chrono::time_point<Clock, Duration>& t) {
     return wait(detail::deadline_at(t));
   }
 

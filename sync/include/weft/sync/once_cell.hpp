@@ -60,16 +60,19 @@ class once_cell {
 
   // get_or_init_for() is get_or_init() that stops waiting for another
   // caller's initializer after `d` (errc::timeout). The deadline does not
-  // bound `f` itself: wrap f in weft::time::timeout() for that.
+  // bound `f` itself: wrap f in weft::time::timeout() for that. Any
+  // std::chrono duration; one too long to represent means no deadline.
   // Errors: errc::timeout; what f throws; weft::cancelled.
-  template <class F>
-  [[nodiscard]] result<const T*> get_or_init_for(time::duration d, F&& f) {
+  template <class Rep, class Period, class F>
+  [[nodiscard]] result<const T*> get_or_init_for(std::chrono::duration<Rep, Period> d, F&& f) {
     return init_until(detail::deadline_after(d), std::forward<F>(f));
   }
 
-  // get_or_init_until() is get_or_init_for() with a deadline `t`.
-  template <class F>
-  [[nodiscard]] result<const T*> get_or_init_until(time::instant t, F&& f) {
+  // get_or_init_until() is get_or_init_for() with a deadline `t` of any
+  // clock (time_point::max() means none).
+  template <class Clock, class Duration, class F>
+  [[nodiscard]] result<const T*> get_or_init_until(
+      const std::chrono::time_point<Clock, Duration>& t, F&& f) {
     return init_until(detail::deadline_at(t), std::forward<F>(f));
   }
 

@@ -226,12 +226,14 @@ class receiver {
   // Select: see on_recv(); a receive not chosen takes nothing.
   [[nodiscard]] result<T> recv() { return state().recv(detail::no_deadline, false); }
 
-  // recv_for()/recv_until() add errc::timeout.
+  // recv_for()/recv_until() add errc::timeout. Any std::chrono duration or
+  // time point; one too far to represent means no deadline.
   template <class Rep, class Period>
   [[nodiscard]] result<T> recv_for(std::chrono::duration<Rep, Period> d) {
     return state().recv(detail::deadline_after(d), false);
   }
-  [[nodiscard]] result<T> recv_until(time::instant t) {
+  template <class Clock, class Duration>
+  [[nodiscard]] result<T> recv_until(const std::chrono::time_point<Clock, Duration>& t) {
     return state().recv(detail::deadline_at(t), false);
   }
 

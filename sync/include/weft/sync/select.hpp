@@ -260,15 +260,17 @@ auto on_join(join_handle<T>& h, F f) {
   return detail::join_branch<T, F>(h, std::move(f));
 }
 
-// on_sleep() is a branch completing `d` after select() starts.
+// on_sleep() is a branch completing `d` after select() starts (any
+// std::chrono duration; one too long to represent never completes).
 template <class Rep, class Period, class F>
 auto on_sleep(std::chrono::duration<Rep, Period> d, F f) {
   return detail::timer_branch<F>(detail::deadline_after(d), std::move(f));
 }
 
-// on_deadline() is a branch completing when the runtime clock reaches `t`.
-template <class F>
-auto on_deadline(time::instant t, F f) {
+// on_deadline() is a branch completing when the runtime clock reaches `t`
+// (a time point of any clock; time_point::max() never completes).
+template <class Clock, class Duration, class F>
+auto on_deadline(const std::chrono::time_point<Clock, Duration>& t, F f) {
   return detail::timer_branch<F>(detail::deadline_at(t), std::move(f));
 }
 

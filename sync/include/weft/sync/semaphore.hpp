@@ -3,6 +3,7 @@
 // threads, with RAII permits (Tokio's Semaphore).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/batch_semaphore.hpp"
+#include "weft/sync/detail/deadline.hpp"
 
 namespace weft::sync {
 
@@ -113,19 +115,36 @@ class semaphore {
     return acquire_many_until_ns(n, no_deadline_);
   }
 
-  // acquire_for() is acquire() giving up after `d`.
+  // acquire_for() is acquire() giving up after `d` (any std::chrono
+  // duration; one too long to represent means no deadline).
   // Errors: errc::timeout, errc::closed; weft::cancelled.
-  [[nodiscard]] result<semaphore_permit> acquire_for(time::duration d);
+  template <class Rep, class Period>
+  [[nodiscard]] result<semaphore_permit> acquire_for(std::chrono::duration<Rep, Period> d) {
+    return acquire_many_until_ns(1, detail::deadline_after(d));
+  }
 
-  // acquire_until() is acquire() giving up at `t` (runtime clock).
+  // acquire_until() is acquire() giving up at `t`, a time point of any
+  // clock (exact on the runtime clock; time_point::max() means none).
   // Errors: errc::timeout, errc::closed; weft::cancelled.
-  [[nodiscard]] result<semaphore_permit> acquire_until(time::instant t);
+  template <class Clock, class Duration>
+  [[nodiscard]] result<semaphore_permit> acquire_until(
+      const std::chrono::time_point<Clock, Duration>& t) {
+    return acquire_many_until_ns(1, detail::deadline_at(t));
+  }
 
   // acquire_many_for() is acquire_many() giving up after `d`.
-  [[nodiscard]] result<semaphore_permit> acquire_many_for(std::size_t n, time::duration d);
+  template <class Rep, class Period>
+  [[nodiscard]] result<semaphore_permit> acquire_many_for(std::size_t n,
+                                                          std::chrono::duration<Rep, Period> d) {
+    return acquire_many_until_ns(n, detail::deadline_after(d));
+  }
 
   // acquire_many_until() is acquire_many() giving up at `t`.
-  [[nodiscard]] result<semaphore_permit> acquire_many_until(std::size_t n, time::instant t);
+  template <class Clock, class Duration>
+  [[nodiscard]] result<semaphore_permit> acquire_many_until(
+      std::size_t n, const std::chrono::time_point<Clock, Duration>& t) {
+    return acquire_many_until_ns(n, detail::deadline_at(t));
+  }
 
   // try_acquire() takes one permit if one is free and nobody is queued.
   // Blocks: never. Errors: errc::empty, errc::closed.

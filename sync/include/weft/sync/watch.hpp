@@ -162,9 +162,11 @@ class sender {
     return weft::make_error_code(weft::errc::timeout);
   }
 
-  // closed_until() is closed() with a deadline on the runtime clock.
+  // closed_until() is closed() with a deadline `t` of any clock
+  // (time_point::max() means none).
   // Errors: errc::timeout when receivers remain at `t`.
-  [[nodiscard]] result<void> closed_until(weft::time::instant t) const {
+  template <class Clock, class Duration>
+  [[nodiscard]] result<void> closed_until(const std::chrono::time_point<Clock, Duration>& t) const {
     if (state().closed_wait(detail::deadline_at(t))) return {};
     return weft::make_error_code(weft::errc::timeout);
   }
@@ -259,9 +261,11 @@ class receiver {
     return changed_deadline(detail::deadline_after(d));
   }
 
-  // changed_until() is changed() with a deadline on the runtime clock.
+  // changed_until() is changed() with a deadline `t` of any clock
+  // (time_point::max() means none).
   // Errors: as changed(), and errc::timeout when `t` passes first.
-  [[nodiscard]] result<void> changed_until(weft::time::instant t) {
+  template <class Clock, class Duration>
+  [[nodiscard]] result<void> changed_until(const std::chrono::time_point<Clock, Duration>& t) {
     return changed_deadline(detail::deadline_at(t));
   }
 
