@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // cv_core: notify claims waiters under the list's spin_lock; a waiter whose
 // claim is lost (timed out, cancelled) is skipped, so a notify_one() always
-// reaches a waiter that is still waiting, if there is one. A node fired by
-// notify_one() has count == kByNotifyOne, so that a waiter aborted before
-// it ran can pass exactly that wake-up on (docs/sync/cancellation.md).
+// reaches a waiter that is still waiting, if there is one. A node woken by
+// notify_one() is `chosen`, so that a waiter aborted before it ran can pass
+// exactly that wake-up on (docs/sync/cancellation.md).
 #include "weft/sync/condition_variable.hpp"
 
 #include <utility>
@@ -27,27 +27,11 @@ void cv_core::enqueue(wait_list::node& n) noexcept {
   waiters_.push_back(n);
 }
 
-namespace {
-constexpr std::uintptr_t kByNotifyOne = 1;
-}  // namespace
-
-weft::detail::wake_token cv_core::wake_one_locked() noexcept {
-  while (wait_list::node* n = waiters_.front()) {
-    waiters_.remove(*n);
-    if (weft::detail::wake_token t = n->w->claim(wake_reason::notified)) {
-      n->fired = true;
-      n->count = kByNotifyOne;
-      return t;
-    }
-  }
-  return {};
-}
-
 void cv_core::dequeue(wait_list::node& n, bool give_back) noexcept {
   weft::detail::wake_token t;
   spin_guard lk(lock_);
   waiters_.remove(n);
-  if (give_back && n.fired && n.count == kByNotifyOne) t = wake_one_locked();
+  if (give_back && n.chosen) t = waiters_.wake_one();
   lk.unlock();
 }
 
@@ -55,7 +39,7 @@ void cv_core::notify_one() noexcept {
   weft::detail::wake_token t;
   {
     spin_guard lk(lock_);
-    t = wake_one_locked();
+    t = waiters_.wake_one();
   }
   t.resume();
 }

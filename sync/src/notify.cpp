@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // notify: a wait list plus one stored permit, all under one spin_lock.
-// A waiter fired by notify_one() has node.count == kByNotifyOne: that is
-// the wake-up a waiter cancelled before it ran passes on (hand-off rule,
-// docs/sync/cancellation.md); a notify_waiters() wake-up is not passed on.
+// A waiter woken by notify_one() (node.chosen) passes that wake-up on when
+// it was cancelled before it ran (hand-off rule, docs/sync/cancellation.md);
+// a notify_waiters() wake-up is not passed on.
 #include "weft/sync/notify.hpp"
 
 #include "weft/sync/detail/wait_util.hpp"
@@ -15,21 +15,10 @@ using detail::wait_list;
 using detail::wake_reason;
 using detail::wake_token;
 
-namespace {
-constexpr std::uintptr_t kByNotifyOne = 1;
-}  // namespace
-
 wake_token notify::hand_one_locked() noexcept {
-  while (wait_list::node* n = waiters_.front()) {
-    waiters_.remove(*n);
-    if (wake_token t = n->w->claim(wake_reason::notified)) {
-      n->fired = true;
-      n->count = kByNotifyOne;
-      return t;
-    }
-  }
-  permit_ = true;
-  return {};
+  wake_token t = waiters_.wake_one();
+  if (!t) permit_ = true;
+  return t;
 }
 
 void notify::notify_one() noexcept {
@@ -59,7 +48,7 @@ result<void> notify::wait(std::int64_t deadline_ns) {
     wait_list::node n(w);
     const wake_reason why =
         detail::park_node(waiters_, n, lk, deadline_ns, true, [&](detail::wake_batch& b) {
-          if (n.count == kByNotifyOne) b.add(hand_one_locked());
+          if (n.chosen) b.add(hand_one_locked());
         });
     if (n.fired) return {};
     if (why == wake_reason::timeout) return make_error_code(errc::timeout);
@@ -90,7 +79,7 @@ bool notify::select_disarm(wait_list::node& n, bool give_back) noexcept {
   spin_guard lk(lock_);
   waiters_.remove(n);
   if (!give_back) return n.fired;
-  if (n.fired && n.count == kByNotifyOne) t = hand_one_locked();
+  if (n.chosen) t = hand_one_locked();
   lk.unlock();
   return false;
 }

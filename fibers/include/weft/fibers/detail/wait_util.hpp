@@ -112,6 +112,7 @@ template <class GiveBack = no_give_back>
 wake_reason park_node(wait_list& list, wait_list::node& n, spin_guard& lk, std::int64_t deadline_ns,
                       bool cancellable = true, GiveBack&& give_back = GiveBack{}) {
   n.fired = false;
+  n.chosen = false;
   list.push_back(n);
   wake_reason r;
   try {

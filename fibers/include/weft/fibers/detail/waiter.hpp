@@ -177,6 +177,10 @@ class wait_list {
     // this node. A select registered in several lists reads it, under the
     // same lock, to learn which branch won.
     bool fired = false;
+    // chosen is set with fired by wake_one(): this waiter alone was handed
+    // the wake-up, so a waiter aborted before it ran passes it on (the
+    // hand-off rule, docs/sync/cancellation.md); a wake_all() leaves it false.
+    bool chosen = false;
     void* value = nullptr;
     std::uintptr_t count = 0;
   };
@@ -219,6 +223,7 @@ class wait_list {
       wake_token t = n->w->claim(why);
       if (t) {
         n->fired = true;
+        n->chosen = true;
         return t;
       }
     }

@@ -292,20 +292,23 @@ class chan {
     return true;
   }
 
-  // grant_locked() reserves a free slot for the first parked sender that
-  // can still be claimed, and wakes it.
-  void grant_locked(wake_batch& wakes) noexcept {
-    if (!has_room()) return;
+  // reserve_slot_locked() reserves a free slot for the first parked sender
+  // that can still be claimed; returns its token (empty: no room or nobody).
+  wake_token reserve_slot_locked() noexcept {
+    if (!has_room()) return {};
     while (wait_list::node* n = sendq_.front()) {
       sendq_.remove(*n);
       if (wake_token t = n->w->claim(wake_reason::notified)) {
         n->fired = true;
         ++reserved_;
-        wakes.add(std::move(t));
-        return;
+        return t;
       }
     }
+    return {};
   }
+
+  // grant_locked() is reserve_slot_locked() whose wake-up joins `wakes`.
+  void grant_locked(wake_batch& wakes) noexcept { wakes.add(reserve_slot_locked()); }
 
   // pass_slot_locked() gives up a slot reserved for a sender that was
   // cancelled before it ran: the next parked sender gets it.
@@ -331,16 +334,7 @@ class chan {
   bool take_locked(std::optional<T>& out, wake_token& tok) {
     if (buf_.empty()) return false;
     out.emplace(buf_.pop_front());
-    if (!has_room()) return true;
-    while (wait_list::node* n = sendq_.front()) {
-      sendq_.remove(*n);
-      if (wake_token t = n->w->claim(wake_reason::notified)) {
-        n->fired = true;
-        ++reserved_;
-        tok = std::move(t);
-        break;
-      }
-    }
+    tok = reserve_slot_locked();
     return true;
   }
 

@@ -51,9 +51,6 @@ class cv_core {
   void notify_all() noexcept;
 
  private:
-  // wake_one_locked() claims the longest waiter for a notify_one().
-  weft::detail::wake_token wake_one_locked() noexcept;
-
   weft::detail::spin_lock lock_;
   weft::detail::wait_list waiters_;  // guarded by lock_
 };
