@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "clock.hpp"
 #include "runtime_core.hpp"
@@ -90,6 +91,63 @@ result<void> io_source::wait(io_dir d, std::uint32_t snap, std::int64_t deadline
   const wake_reason r = park_on(waiters_[static_cast<std::size_t>(d)], lk, deadline_ns);
   lk.unlock();
   if (closed()) return make_error_code(errc::closed);
+  if (r == wake_reason::timeout) return make_error_code(errc::timeout);
+  return {};
+}
+
+bool io_source::foreign_registration() noexcept {
+  runtime_core* mine = current_core();
+  spin_guard lk(lock_);
+  return ev_ && keep_.get() != mine;
+}
+
+result<void> wait_any(io_interest* items, std::size_t n, std::int64_t deadline_ns) {
+  if (!current_worker()) return std::error_code(EINVAL, std::generic_category());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!items[i].src->ev_) {
+      if (auto r = items[i].src->ensure_registered(); !r) {
+        if (r.error() == make_error_code(errc::closed)) return {};  // look again: POLLNVAL
+        return r;
+      }
+    }
+  }
+  waiter w;
+  std::vector<wait_list::node> nodes;
+  nodes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) nodes.emplace_back(w);
+  std::size_t linked = 0;
+  bool ready = false;
+  for (; linked < n; ++linked) {
+    io_source& s = *items[linked].src;
+    spin_guard lk(s.lock_);
+    if (s.closed() || s.snapshot(items[linked].dir) != items[linked].snap) {
+      ready = true;
+      break;
+    }
+    s.waiters_[static_cast<std::size_t>(items[linked].dir)].push_back(nodes[linked]);
+    s.owner_waits_->fetch_add(1, std::memory_order_relaxed);
+  }
+  // unlink_all() withdraws the node from every list it joined, each under
+  // its source's lock: afterwards no waker can reach the waiter.
+  auto unlink_all = [&]() noexcept {
+    for (std::size_t i = 0; i < linked; ++i) {
+      io_source& s = *items[i].src;
+      spin_guard lk(s.lock_);
+      s.waiters_[static_cast<std::size_t>(items[i].dir)].remove(nodes[i]);
+      s.owner_waits_->fetch_sub(1, std::memory_order_relaxed);
+    }
+  };
+  wake_reason r = wake_reason::notified;
+  if (!ready) {
+    try {
+      // A source may have claimed the waiter already: park returns at once.
+      r = w.park(nullptr, deadline_ns);
+    } catch (...) {
+      unlink_all();
+      throw;
+    }
+  }
+  unlink_all();
   if (r == wake_reason::timeout) return make_error_code(errc::timeout);
   return {};
 }

@@ -4,6 +4,7 @@
 #include "logger.hpp"
 
 #include <cxxabi.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -45,7 +46,7 @@ void stderr_log_sink(const log_record& r) noexcept {
       line += " similar records suppressed)";
     }
     line += '\n';
-    [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+    [[maybe_unused]] auto n = ::syscall(SYS_write, 2, line.data(), line.size());
   } catch (...) {
   }
 }

@@ -131,7 +131,8 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
       blocking(*this, max_blocking, keep_alive, name),
       current_thread(ct),
       thread_name(std::move(name)),
-      event_interval(ev_interval) {
+      event_interval(ev_interval),
+      offload_file_io(b.offload_file_io_) {
   use_pthreads_once();
   install_overflow_handler();
   if (paused) clock.pause();

@@ -272,6 +272,8 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   const bool current_thread;
   const std::string thread_name;
   const std::uint32_t event_interval;
+  // offload_file_io: builder::offload_file_io (read by the hook layer).
+  const bool offload_file_io;
 
   std::atomic<std::uint32_t> searching{0};  // workers spinning or parked
   std::atomic<std::uint32_t> parked{0};     // workers parked in their loop

@@ -6,6 +6,7 @@
 #include "stack_overflow.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -21,7 +22,9 @@ namespace {
 struct sigaction g_previous;
 std::once_flag g_once;
 
-void put(const char* s) noexcept { [[maybe_unused]] auto n = ::write(2, s, std::strlen(s)); }
+void put(const char* s) noexcept {
+  [[maybe_unused]] auto n = ::syscall(SYS_write, 2, s, std::strlen(s));
+}
 
 void put_num(std::uint64_t v) noexcept {
   char buf[24];

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -325,7 +326,10 @@ bool worker::has_ready_fibers() const noexcept {
 
 void worker::poll(bool idle) noexcept {
   core_.io_polls.fetch_add(1, std::memory_order_relaxed);
-  event_base_loop(base_, EVLOOP_NONBLOCK);
+  {
+    hooks_off off;
+    event_base_loop(base_, EVLOOP_NONBLOCK);
+  }
   fire_timers(idle);
 }
 
@@ -355,7 +359,9 @@ bool worker::wake_if_parked() noexcept {
   if (!sleeping_.exchange(false, std::memory_order_acq_rel)) return false;
   core_.parked.fetch_sub(1, std::memory_order_acq_rel);
   std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  // The raw syscall: a waker may be a fiber, and this must never become a
+  // hooked (parking) write (docs/hooks.md).
+  [[maybe_unused]] auto n = ::syscall(SYS_write, wake_fd_, &one, sizeof one);
   return true;
 }
 
@@ -422,7 +428,10 @@ void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
     if (wait_ns >= 0) arm_park_timer(steady_ns() + wait_ns);
   }
   core_.parks.fetch_add(1, std::memory_order_relaxed);
-  event_base_loop(base_, EVLOOP_ONCE);
+  {
+    hooks_off off;
+    event_base_loop(base_, EVLOOP_ONCE);
+  }
   core_.loop_wakes.fetch_add(1, std::memory_order_seq_cst);
   unpark();
   parked_until_.store(no_deadline, std::memory_order_relaxed);

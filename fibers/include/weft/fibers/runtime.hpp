@@ -351,6 +351,15 @@ class builder {
     event_interval_ = ticks;
     return *this;
   }
+  // offload_file_io() makes the hook layer (weft::hook, docs/hooks.md) run
+  // reads and writes of descriptors the reactor cannot poll (regular files,
+  // block and most character devices) on the blocking pool, so a slow disk
+  // parks the fiber instead of its worker (default off: such calls run on
+  // the worker, as libc would run them). Without weft::hook it does nothing.
+  builder& offload_file_io(bool on) noexcept {
+    offload_file_io_ = on;
+    return *this;
+  }
   // start_paused() starts the runtime with its clock paused (tests).
   builder& start_paused(bool on) noexcept {
     paused_ = on;
@@ -404,6 +413,7 @@ class builder {
   std::chrono::milliseconds keep_alive_{10000};
   std::uint32_t event_interval_ = 61;
   bool paused_ = false;
+  bool offload_file_io_ = false;
   log_callback log_ = stderr_log_sink;
   std::uint32_t log_rate_ = 10;
   unhandled_exception_policy unhandled_ = unhandled_exception_policy::report;

@@ -27,9 +27,28 @@ struct event;
 namespace weft::detail {
 
 class runtime_core;
+class io_source;
 
 // io_dir is a direction of readiness.
 enum class io_dir : std::uint8_t { read = 0, write = 1 };
+
+// io_interest is one (source, direction) of a wait_any(), with the
+// direction's snapshot() taken before the caller's non-blocking check.
+struct io_interest {
+  io_source* src;
+  io_dir dir;
+  std::uint32_t snap;
+};
+
+// wait_any() waits until any of items[0, n) sees a readiness edge after its
+// snapshot, or is closed: poll(2) over many sources, for the hook layer.
+// One waiter is linked into every source's list (the select pattern), so
+// the first edge wins. Returns {} to look again (the caller re-checks with
+// a non-blocking poll), errc::timeout at `deadline_ns`. Each source must
+// be inside an operation (begin()) of the caller.
+// Blocks: parks the fiber; a weft fiber only (EINVAL elsewhere).
+// Throws: weft::cancelled.
+result<void> wait_any(io_interest* items, std::size_t n, std::int64_t deadline_ns);
 
 class io_source {
  public:
@@ -87,6 +106,11 @@ class io_source {
   // Throws: weft::cancelled (abort, shutdown, an expired timeout() scope).
   result<void> wait(io_dir d, std::uint32_t snap, std::int64_t deadline_ns);
 
+  // foreign_registration() is true when the source is registered with a
+  // runtime other than the caller's (an fd that outlived the runtime that
+  // first waited on it): its edges would never reach the caller.
+  bool foreign_registration() noexcept;
+
   // close() marks the source closed, wakes every waiter (errc::closed), waits
   // until every begun operation has ended, then deregisters. Returns true
   // for the call that closed it; later calls return false at once.
@@ -95,6 +119,7 @@ class io_source {
 
  private:
   static constexpr std::uint32_t kClosed = 1u << 31;
+  friend result<void> wait_any(io_interest* items, std::size_t n, std::int64_t deadline_ns);
   static void on_event(int fd, short what, void* arg);
   result<void> wait_thread(io_dir d, std::int64_t deadline_ns);
   result<void> ensure_registered();

@@ -139,6 +139,16 @@ class task_base {
   bool cancel_delivered() const noexcept {
     return cancel_delivered_.load(std::memory_order_acquire);
   }
+  // set_pinned() pins or unpins the task while it runs (the hook layer
+  // holds a fiber on its thread during a hooked call: hook_support.hpp);
+  // returns the previous setting. Call only from the task itself.
+  bool set_pinned(bool on) noexcept { return std::exchange(pinned_, on); }
+  // redeliver_cancel() makes a delivered abort due again, so the task's
+  // next weft suspension point throws it once more (the hook layer turns a
+  // cancellation into an error return at a C boundary: detail/hook_support.hpp).
+  void redeliver_cancel() noexcept {
+    if (cancel_requested()) cancel_delivered_.store(false, std::memory_order_release);
+  }
 
   // The task's lock guards joiners_ and listener_.
   spin_lock lock_;

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// The runtime side of the hook layer's needs (detail/hook_support.hpp).
+#include "weft/fibers/detail/hook_support.hpp"
+
+#include "runtime_core.hpp"
+#include "thread_state.hpp"
+#include "weft/fibers/detail/core.hpp"
+#include "weft/fibers/detail/task.hpp"
+
+namespace weft::detail {
+
+bool hooks_apply() noexcept {
+  thread_state& t = tls();
+  return t.w && t.no_hooks == 0 && task_of(t.w->running()) != nullptr;
+}
+
+void defer_cancelled(const weft::cancelled& c) noexcept {
+  if (const cancel_scope* s = c.scope()) {
+    // The scope is an enclosing timeout() of the caller, still on its
+    // stack: un-firing it makes its expiry due again.
+    const_cast<cancel_scope*>(s)->fired = false;
+    return;
+  }
+  if (task_base* t = current_task()) t->redeliver_cancel();
+}
+
+thread_hold::thread_hold() noexcept : t_(current_task()) {
+  if (t_) was_ = t_->set_pinned(true);
+}
+
+thread_hold::~thread_hold() {
+  if (t_) t_->set_pinned(was_);
+}
+
+bool offload_file_io() noexcept {
+  runtime_core* c = current_core();
+  return c && c->offload_file_io;
+}
+
+}  // namespace weft::detail
