@@ -11,7 +11,9 @@ namespace weft::detail {
 
 bool hooks_apply() noexcept {
   thread_state& t = tls();
-  return t.w && t.no_hooks == 0 && task_of(t.w->running()) != nullptr;
+  if (!t.w || t.no_hooks != 0) return false;
+  const context* c = t.w->running();  // null while the worker starts up
+  return c && task_of(c) != nullptr;
 }
 
 void defer_cancelled(const weft::cancelled& c) noexcept {

@@ -473,7 +473,10 @@ void worker::run_thread() {
     }
   }
   // Thread exit destroys Boost's scheduler, which runs the dispatcher until
-  // no fiber is attached here. tls().w stays set for that.
+  // no fiber is attached here. tls().w stays set for that; the hook layer
+  // passes libc calls through from here on (the contexts it would inspect
+  // are being torn down).
+  ++tls().no_hooks;
 }
 
 }  // namespace weft::detail

@@ -70,6 +70,7 @@ TEST_CASE("hook: offload_file_io reads regular files on the blocking pool", "[ho
       REQUIRE(fd >= 0);
       char buf[32] = {};
       CHECK(::read(fd, buf, sizeof buf) == 13);
+      CHECK(weft::hook::is_tracked(fd));
       CHECK(std::string(buf) == "file contents");
       CHECK(::read(fd, buf, sizeof buf) == 0);  // EOF
       ::close(fd);

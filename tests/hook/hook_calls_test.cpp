@@ -478,7 +478,8 @@ TEST_CASE("hook: every call gives libc's result and errno on a fiber (issue 10)"
     CHECK(plain == fiber1);
     CHECK(plain == fiber2);
   }
-  // Every descriptor the cases opened was closed: none is left tracked.
-  CHECK(weft::hook::tracked_descriptors() == tracked0);
+  // Every descriptor the cases opened was closed: none is left tracked (a
+  // stale entry of an earlier test may have been replaced meanwhile).
+  CHECK(weft::hook::tracked_descriptors() <= tracked0);
   ::signal(SIGPIPE, SIG_DFL);
 }

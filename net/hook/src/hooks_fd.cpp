@@ -189,6 +189,68 @@ int fclose(FILE* f) {
   return real().fclose(f);
 }
 
+// Descriptors made by calls the hooks do not otherwise touch: a number the
+// kernel hands out again must not keep a stale entry (its old descriptor
+// was closed behind the hooks' back, e.g. by glibc or a sanitizer's raw
+// close). They stay untracked until a fiber uses them.
+int open(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  const int fd = real().open(path, flags, mode);
+  forget_stale(fd);
+  return fd;
+}
+
+int open64(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  const int fd = real().open64(path, flags, mode);
+  forget_stale(fd);
+  return fd;
+}
+
+int openat(int dir, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  const int fd = real().openat(dir, path, flags, mode);
+  forget_stale(fd);
+  return fd;
+}
+
+int openat64(int dir, const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  const int fd = real().openat64(dir, path, flags, mode);
+  forget_stale(fd);
+  return fd;
+}
+
+FILE* fopen(const char* path, const char* mode) {
+  FILE* f = real().fopen(path, mode);
+  if (f) forget_stale(fileno(f));
+  return f;
+}
+
+FILE* fopen64(const char* path, const char* mode) {
+  FILE* f = real().fopen64(path, mode);
+  if (f) forget_stale(fileno(f));
+  return f;
+}
+
+int epoll_create1(int flags) noexcept {
+  const int fd = real().epoll_create1(flags);
+  forget_stale(fd);
+  return fd;
+}
+
 int shutdown(int fd, int how) noexcept { return real().shutdown(fd, how); }
 
 int dup(int fd) noexcept {

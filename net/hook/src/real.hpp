@@ -70,6 +70,13 @@
   X(gethostbyaddr_r, int,                                                                        \
     (const void*, socklen_t, int, struct hostent*, char*, size_t, struct hostent**, int*))       \
   X(fclose, int, (FILE*))                                                                        \
+  X(open, int, (const char*, int, ...))                                                          \
+  X(open64, int, (const char*, int, ...))                                                        \
+  X(openat, int, (int, const char*, int, ...))                                                   \
+  X(openat64, int, (int, const char*, int, ...))                                                 \
+  X(fopen, FILE*, (const char*, const char*))                                                    \
+  X(fopen64, FILE*, (const char*, const char*))                                                  \
+  X(epoll_create1, int, (int))                                                                   \
   X(close_range, int, (unsigned, unsigned, int))
 
 namespace weft::hook::detail {
