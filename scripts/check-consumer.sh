@@ -112,10 +112,16 @@ done
 if [[ "$shared" == 1 ]] && find "$prefix" -name 'libweft_*.a' | grep -q .; then
   echo "check-consumer: a shared install holds static archives" >&2
   false
-elif [[ "$shared" != 1 ]] && find "$prefix" -name 'libweft_*.so*' | grep -q .; then
+elif [[ "$shared" != 1 ]] && find "$prefix" -name 'libweft_*.so*' ! -name 'libweft_hook.so*' | grep -q .; then
   echo "check-consumer: a static install holds shared libraries" >&2
   false
 fi
+step="check the installed hook library"
+# weft::hook is a shared library in every build (docs/hooks.md).
+hook_lib=$(find "$prefix" -name "libweft_hook.so" -print -quit)
+[[ -n "$hook_lib" ]] || { echo "check-consumer: no libweft_hook.so under $prefix" >&2; false; }
+find "$prefix" -name weft-hook.pc | grep -q . ||
+  { echo "check-consumer: no weft-hook.pc under $prefix" >&2; false; }
 step="check the installed headers"
 # Only include/ is installed, and libevent never shows in a public header.
 if find "$prefix" -path '*/src/*' | grep -q .; then
@@ -170,6 +176,8 @@ cmake --build "$consumer" -j "$jobs"
 step="run weft_consumer (CMake)"
 uses_prefix_libs "$consumer/weft_consumer"
 "$consumer/weft_consumer"
+step="run weft_consumer_hooked (CMake)"
+"$consumer/weft_consumer_hooked"
 
 # 5. The same consumer through pkg-config, against the installed weft.pc only.
 step="pkg-config --cflags --libs weft"
@@ -197,5 +205,11 @@ mkdir -p "$tmp/pkg-config"
 step="run weft_consumer (pkg-config)"
 uses_prefix_libs "$tmp/pkg-config/weft_consumer"
 "$tmp/pkg-config/weft_consumer"
+step="build examples/consumer/hooked.cpp with pkg-config weft-hook"
+read -r -a hook_flags <<<"$(pkg-config --cflags --libs weft-hook)"
+"${CXX:-c++}" -O2 examples/consumer/hooked.cpp -o "$tmp/pkg-config/weft_consumer_hooked" \
+  "${hook_flags[@]}" "${rpath[@]}" "-Wl,-rpath,$(pkg-config --variable=libdir weft-hook)"
+step="run weft_consumer_hooked (pkg-config)"
+"$tmp/pkg-config/weft_consumer_hooked"
 echo "check-consumer: OK ($kind weft installed from $build; consumer built with CMake and with" \
   "pkg-config, both ran)"
