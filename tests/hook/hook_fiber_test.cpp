@@ -397,3 +397,42 @@ TEST_CASE("hook: a number reused past a close the hooks did not see is not stale
     }).join();
   });
 }
+
+TEST_CASE("hook: dup'ed descriptors share the program's O_NONBLOCK like the kernel's", "[hook]") {
+  auto rt = weft_test::make_runtime(2);
+  rt.block_on([] {
+    weft::spawn([] {
+      auto [a, b] = hook_test::stream_pair();
+      const int c = ::dup(a);
+      ::fcntl(a, F_SETFL, O_NONBLOCK);
+      CHECK((::fcntl(c, F_GETFL) & O_NONBLOCK) != 0);  // one description, one flag
+      char x[4];
+      errno = 0;
+      CHECK(::read(c, x, sizeof x) == -1);
+      CHECK(errno == EAGAIN);
+      ::fcntl(c, F_SETFL, 0);
+      CHECK((::fcntl(a, F_GETFL) & O_NONBLOCK) == 0);
+      ::close(a);
+      ::close(b);
+      ::close(c);
+    }).join();
+  });
+}
+
+TEST_CASE("hook: a descriptor outlives the runtime that first waited on it", "[hook]") {
+  auto [a, b] = hook_test::stream_pair();
+  for (int round = 0; round < 3; ++round) {
+    auto rt = weft_test::make_runtime(2);
+    rt.block_on([a = a, b = b] {
+      auto reader = weft::spawn([a] {
+        char x[4];
+        return ::read(a, x, sizeof x);  // parks: registered with this runtime
+      });
+      weft::this_fiber::yield();
+      weft::spawn([b] { return ::write(b, "abc", 3); }).join();
+      CHECK(reader.join() == 3);
+    });
+  }
+  ::close(a);
+  ::close(b);
+}

@@ -52,23 +52,10 @@ namespace {
 // view of the descriptor.
 void refresh(call_ctx& c) noexcept {
   if (!c.ref->src.foreign_registration()) return;
-  fd_state& old = *c.ref;
-  const fd_kind k = old.kind;
-  const bool nb = old.user_nonblock.load();
-  const auto rcv = old.rcv_timeout_ns.load();
-  const auto snd = old.snd_timeout_ns.load();
-  const bool managed = old.managed;
+  fd_state* fresh = clone_state(*c.ref, c.fd);
   c.ref.reset();
-  if (managed) {
-    track_new(c.fd, k, nb);
-  } else {
-    retire(c.fd);
-  }
+  install_state(c.fd, fresh);
   c.ref = find_or_track(c.fd);
-  if (c.ref) {
-    c.ref->rcv_timeout_ns.store(rcv);
-    c.ref->snd_timeout_ns.store(snd);
-  }
 }
 }  // namespace
 
@@ -88,7 +75,7 @@ call_ctx open_call(int fd) noexcept {
     if (c.fiber) c.mode = call_mode::wait_then;
     return c;
   }
-  if (c.ref->user_nonblock.load(std::memory_order_relaxed)) return c;
+  if (c.ref->user_nonblock()) return c;
   c.mode = call_mode::emulate;
   return c;
 }

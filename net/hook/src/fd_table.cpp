@@ -171,14 +171,22 @@ void track_new(int fd, fd_kind k, bool user_nonblock) noexcept {
   if (fd_state* s = new (std::nothrow) fd_state(fd, k, true, user_nonblock)) install(fd, s);
 }
 
-void track_dup(const fd_state& from, int to) noexcept {
-  if (to < 0 || to >= kMaxTracked) return;
+fd_state* clone_state(const fd_state& from, int to) noexcept {
   auto* s = new (std::nothrow)
-      fd_state(to, from.kind, from.managed, from.user_nonblock.load(std::memory_order_relaxed));
-  if (!s) return;
+      fd_state(to, from.kind, from.managed, from.user_nonblock(), from.view());
+  if (!s) return nullptr;
   s->rcv_timeout_ns.store(from.rcv_timeout_ns.load(std::memory_order_relaxed));
   s->snd_timeout_ns.store(from.snd_timeout_ns.load(std::memory_order_relaxed));
-  install(to, s);
+  return s;
+}
+
+void install_state(int fd, fd_state* s) noexcept {
+  if (s) install(fd, s);
+}
+
+void track_dup(const fd_state& from, int to) noexcept {
+  if (to < 0 || to >= kMaxTracked) return;
+  install_state(to, clone_state(from, to));
 }
 
 void retire(int fd) noexcept {

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "weft/fibers/detail/io_source.hpp"
 #include "weft/fibers/detail/waiter.hpp"
@@ -27,19 +28,48 @@ enum class fd_kind : std::uint8_t {
                   // the reactor cannot poll them (offload_file_io)
 };
 
+// description_view is the program's O_NONBLOCK of one kernel file
+// description, shared by the descriptors dup() made of it (as the kernel's
+// flag is): F_SETFL on one is seen by the others. Reference-counted.
+struct description_view {
+  explicit description_view(bool nb) noexcept : nonblock(nb) {}
+  std::atomic<int> refs{1};
+  std::atomic<bool> nonblock;
+};
+
 // fd_state is one tracked descriptor.
 struct fd_state {
-  fd_state(int fd, fd_kind k, bool is_managed, bool nonblock) noexcept
-      : src(fd), kind(k), managed(is_managed), user_nonblock(nonblock) {}
+  // fd_state() makes a fresh view, or shares `view` (a dup) when given.
+  fd_state(int fd, fd_kind k, bool is_managed, bool nonblock,
+           description_view* view = nullptr) noexcept
+      : src(fd), kind(k), managed(is_managed), view_(view) {
+    if (view_) {
+      view_->refs.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      view_ = new (std::nothrow) description_view(nonblock);
+      if (!view_) view_ = &fallback_;  // out of memory: an unshared view
+    }
+  }
+  ~fd_state() {
+    if (view_ != &fallback_ && view_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      delete view_;
+    }
+  }
+  fd_state(const fd_state&) = delete;
+  fd_state& operator=(const fd_state&) = delete;
+
+  // user_nonblock() is the program's view of O_NONBLOCK.
+  bool user_nonblock() const noexcept { return view_->nonblock.load(std::memory_order_relaxed); }
+  void set_user_nonblock(bool on) noexcept { view_->nonblock.store(on, std::memory_order_relaxed); }
+  description_view* view() const noexcept { return view_ == &fallback_ ? nullptr : view_; }
 
   weft::detail::io_source src;
   const fd_kind kind;
   // managed: weft set O_NONBLOCK on the kernel file description, and the
-  // hooks emulate what the program expects (its view is user_nonblock).
+  // hooks emulate what the program expects (its view is user_nonblock()).
   // Unmanaged pollable descriptors (a pipe on fd 0-2, shared with other
   // processes) keep their flags: a fiber waits for readiness, then calls.
   const bool managed;
-  std::atomic<bool> user_nonblock;
   std::atomic<std::int64_t> rcv_timeout_ns{0};  // 0: none (SO_RCVTIMEO)
   std::atomic<std::int64_t> snd_timeout_ns{0};  // 0: none (SO_SNDTIMEO)
 
@@ -48,6 +78,10 @@ struct fd_state {
     return kind == fd_kind::stream_socket || kind == fd_kind::dgram_socket;
   }
   bool streamy() const noexcept { return kind == fd_kind::stream_socket || kind == fd_kind::pipe; }
+
+ private:
+  description_view* view_;
+  description_view fallback_{false};
 };
 
 // fd_ref holds one operation on a tracked descriptor: while it lives the
@@ -106,8 +140,14 @@ fd_ref find_or_track(int fd) noexcept;
 void track_new(int fd, fd_kind k, bool user_nonblock) noexcept;
 
 // track_dup() records `to` as a duplicate of tracked `from` (same file
-// description: same kind, managed flag and user view).
+// description: same kind and managed flag, the same shared user view).
 void track_dup(const fd_state& from, int to) noexcept;
+
+// clone_state() makes an entry for `to` like `from` (its view shared), not
+// installed yet; install_state() installs it, replacing (and retiring) what
+// the slot held. The caller must hold no fd_ref on `to` when installing.
+fd_state* clone_state(const fd_state& from, int to) noexcept;
+void install_state(int fd, fd_state* s) noexcept;
 
 // retire() removes the entry of `fd`: parked operations wake with EBADF,
 // and it returns once no operation is inside. Call before close(2).

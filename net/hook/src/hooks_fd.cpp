@@ -85,13 +85,13 @@ int fcntl_impl(int (*realf)(int, int, ...), int fd, int cmd, unsigned long arg) 
       if (r < 0 || !any_tracked()) return r;
       fd_ref ref = find(fd);
       if (!ref || !ref->managed) return r;
-      return (r & ~O_NONBLOCK) | (ref->user_nonblock.load() ? O_NONBLOCK : 0);
+      return (r & ~O_NONBLOCK) | (ref->user_nonblock() ? O_NONBLOCK : 0);
     }
     case F_SETFL: {
       fd_ref ref = any_tracked() ? find(fd) : fd_ref();
       if (!ref || !ref->managed) return realf(fd, cmd, arg);
       const int r = realf(fd, cmd, arg | O_NONBLOCK);
-      if (r == 0) ref->user_nonblock.store((arg & O_NONBLOCK) != 0);
+      if (r == 0) ref->set_user_nonblock((arg & O_NONBLOCK) != 0);
       return r;
     }
     case F_DUPFD:
@@ -311,7 +311,7 @@ int ioctl(int fd, unsigned long req, ...) noexcept {
     if (fd_ref ref = find(fd); ref && ref->managed) {
       int on = 1;  // the kernel description stays non-blocking
       const int r = real().ioctl(fd, FIONBIO, &on);
-      if (r == 0) ref->user_nonblock.store(*static_cast<int*>(arg) != 0);
+      if (r == 0) ref->set_user_nonblock(*static_cast<int*>(arg) != 0);
       return r;
     }
   }
