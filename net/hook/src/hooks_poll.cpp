@@ -86,10 +86,18 @@ int poll_on_fiber(pollfd* fds, nfds_t n, std::int64_t deadline, const sigset_t* 
     if (fds[i].fd < 0) continue;
     fd_ref ref = find_or_track(fds[i].fd);
     if (!ref || !ref->pollable()) {
-      // Not trackable (a number past the table, a file the reactor cannot
-      // watch but poll(2) called not ready): wait in the kernel, as libc.
+      // Not trackable (a number past the table, a character device the
+      // reactor cannot watch but poll(2) called not ready): wait in the
+      // kernel, as libc does.
+      // The worker blocks here, up to the caller's timeout (rare: a
+      // terminal, a serial port).
       refs.clear();
-      return real().ppoll(fds, n, nullptr, sigmask) /* rare: blocks the worker */;
+      if (deadline == kNoDeadline) return real().ppoll(fds, n, nullptr, sigmask);
+      std::int64_t left = deadline - now_ns();
+      if (left < 0) left = 0;
+      const timespec ts{static_cast<time_t>(left / 1000000000LL),
+                        static_cast<long>(left % 1000000000LL)};
+      return real().ppoll(fds, n, &ts, sigmask);
     }
     refs.push_back(std::move(ref));
   }
