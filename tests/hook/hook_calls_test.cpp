@@ -5,6 +5,7 @@
 // reset, EPIPE, EBADF, multi-descriptor poll/select with a timeout, sleep
 // durations, resolver results and errors.
 #include <netdb.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -266,6 +267,14 @@ std::vector<call_case> cases() {
                  const int r = ::poll(fds, 1, 1000);
                  return outcome{r * 100 + fds[0].revents, r < 0 ? errno : 0};
                })});
+  v.push_back({"poll: a terminal (a character device) times out", [] {
+                 const int m = ::posix_openpt(O_RDWR | O_NOCTTY);
+                 if (m < 0) return outcome{-100, 0};  // no /dev/ptmx here: both sides agree
+                 pollfd fds[1] = {{m, POLLIN, 0}};
+                 const outcome o = result_of(::poll(fds, 1, 30));
+                 ::close(m);
+                 return o;
+               }});
   v.push_back({"select: read and write sets", [] {
                  auto p1 = hook_test::stream_pair();
                  auto p2 = hook_test::stream_pair();
