@@ -10,6 +10,10 @@ packages=(
   libboost-fiber1.81-dev libboost-context1.81-dev libboost1.81-dev
   libevent-dev libcli11-dev catch2
   nlohmann-json3-dev libfmt-dev
+  # The hook layer's tests run real synchronous client libraries, unchanged,
+  # against servers they start themselves (docs/hooks.md): libcurl against
+  # an HTTP server in the test, libpq against a PostgreSQL cluster.
+  libcurl4-openssl-dev libpq-dev postgresql
 )
 
 missing=()

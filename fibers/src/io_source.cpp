@@ -59,6 +59,8 @@ result<void> io_source::ensure_registered() {
   // One edge-triggered registration for both directions, for the life of
   // the source: afterwards an operation costs no epoll_ctl.
   // EV_CLOSED (EPOLLRDHUP): a hang-up is remembered, see known_drained().
+  // libevent may write its notify descriptor here: the runtime's own call.
+  hooks_off off;
   event* ev = event_new(w->base(), fd_, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
                         on_event, this);
   if (!ev) return std::error_code(ENOMEM, std::generic_category());
@@ -190,7 +192,10 @@ bool io_source::close() noexcept {
   lk.unlock();
   // Outside the lock: event_free waits for a callback running on the
   // owning worker, and that callback takes lock_.
-  if (ev) event_free(ev);
+  if (ev) {
+    hooks_off off;  // libevent's own libc calls, not a fiber's
+    event_free(ev);
+  }
   std::shared_ptr<runtime_core> keep = std::move(keep_);
   wake_batch batch;
   lk.lock();

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "runtime_core.hpp"
+#include "thread_state.hpp"
 #include "weft/fibers/detail/signal.hpp"
 #include "weft/fibers/detail/wait_util.hpp"
 
@@ -113,6 +114,7 @@ std::shared_ptr<runtime_core> usable(runtime_core* c) noexcept {
 // add_event() registers the slot's libevent event on the host (hub mutex held).
 std::error_code add_event(hub& h, int signum) noexcept {
   slot& s = h.slots[signum];
+  hooks_off off;  // libevent's own libc calls (its notify descriptor), not a fiber's
   event* ev = evsignal_new(h.host->workers[0]->base(), signum, on_event, &s);
   if (!ev) return std::error_code(ENOMEM, std::generic_category());
   if (event_add(ev, nullptr) != 0) {
@@ -132,6 +134,7 @@ std::error_code add_event(hub& h, int signum) noexcept {
 // the fallback handler back. Waits for a callback running on the host.
 void remove_event(slot& s) noexcept {
   if (!s.ev) return;
+  hooks_off off;
   event_free(s.ev);
   s.ev = nullptr;
 }
