@@ -140,6 +140,22 @@ fd_ref begin_in(slot* sl) noexcept {
 
 std::size_t tracked_count() noexcept { return g_count.load(std::memory_order_relaxed); }
 
+void drop_closed() noexcept {
+  for (int c = 0; c < kChunks; ++c) {
+    chunk* p = g_chunks[c].load(std::memory_order_acquire);
+    if (!p) continue;
+    for (int i = 0; i < kChunkSize; ++i) {
+      bool stale;
+      {
+        spin_guard lk(p->slots[i].lock);
+        stale = p->slots[i].state != nullptr;
+      }
+      const int fd = (c << kChunkBits) | i;
+      if (stale && real().fcntl(fd, F_GETFD) < 0 && errno == EBADF) retire(fd);
+    }
+  }
+}
+
 bool any_tracked() noexcept { return g_any.load(std::memory_order_relaxed); }
 
 fd_ref find(int fd) noexcept {

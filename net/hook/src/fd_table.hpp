@@ -126,6 +126,10 @@ bool any_tracked() noexcept;
 // tracked_count() is the number of live entries.
 std::size_t tracked_count() noexcept;
 
+// drop_closed() retires the entries of descriptors that are closed (a close
+// the hooks did not see). A scan of the whole table: for diagnostics.
+void drop_closed() noexcept;
+
 // find() is the tracked entry of `fd` (empty if none).
 fd_ref find(int fd) noexcept;
 

@@ -8,7 +8,10 @@ namespace weft::hook {
 
 bool active() noexcept { return true; }
 
-std::size_t tracked_descriptors() noexcept { return detail::tracked_count(); }
+std::size_t tracked_descriptors() noexcept {
+  detail::drop_closed();
+  return detail::tracked_count();
+}
 
 bool is_tracked(int fd) noexcept { return static_cast<bool>(detail::find(fd)); }
 

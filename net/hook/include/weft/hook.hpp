@@ -20,7 +20,9 @@ bool active() noexcept;
 
 // tracked_descriptors() is how many descriptors the hook layer tracks
 // right now (a fiber created or used them and they are not closed yet):
-// for leak checks in tests.
+// for leak checks in tests. It first drops the entries of descriptors that
+// were closed past the hooks (a raw syscall, glibc's own close), scanning
+// the whole table.
 std::size_t tracked_descriptors() noexcept;
 
 // is_tracked() is true when `fd` is in the hook layer's table.
