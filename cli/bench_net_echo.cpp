@@ -4,9 +4,14 @@
 // single-threaded epoll client in its own std::thread: 100 connections x
 // 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
 #include <fmt/format.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -57,6 +62,29 @@ void serve_connection(weft::net::tcp_stream s) {
   }
 }
 
+// serve_posix_connection() is serve_connection() written as legacy
+// thread-per-connection code: plain recv() and send() on a blocking socket,
+// which weft::hook turns into fiber parks.
+void serve_posix_connection(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  unsigned char buf[kReadBuffer];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    ssize_t off = 0;
+    while (off < n) {
+      const ssize_t k = ::send(fd, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
+      if (k <= 0) {
+        ::close(fd);
+        return;
+      }
+      off += k;
+    }
+  }
+  ::close(fd);
+}
+
 // reap() joins the finished connection fibers (all of them when `wait`).
 // A fiber aborted at shutdown, or one that threw, has nothing to report.
 void reap(weft::join_set<void>& conns, bool wait) {
@@ -104,6 +132,42 @@ void serve(weft::net::tcp_listener& listener) {
   listener.close();
   conns.abort_all();
   reap(conns, true);
+}
+
+// serve_posix() is serve() as legacy code: a blocking accept() loop on a
+// plain socket, one fiber per connection. Another thread's close() of the
+// listener wakes the parked accept() (weft::hook: EBADF) and ends it.
+void serve_posix(int listener) {
+  weft::join_set<void> conns;
+  for (;;) {
+    const int c = ::accept(listener, nullptr, nullptr);
+    if (c < 0) {
+      if (errno == EBADF || errno == EINVAL) break;
+      weft::time::sleep(std::chrono::milliseconds(10));
+      continue;
+    }
+    conns.spawn(serve_posix_connection, c);
+    reap(conns, false);
+  }
+  reap(conns, true);
+}
+
+// bind_posix_listener() is a plain listening socket on 127.0.0.1 (any
+// port); returns it and its port.
+std::pair<int, std::uint16_t> bind_posix_listener() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4096) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw std::system_error(e, std::generic_category(), "cannot listen on 127.0.0.1");
+  }
+  return {fd, ntohs(a.sin_port)};
 }
 
 // bind_listener() listens on 127.0.0.1:port.
@@ -159,6 +223,12 @@ class echo_workload final : public workload {
         ->capture_default_str()
         ->check(integer_in(1, kMaxSize))
         ->excludes(server_only);
+    sub.add_option("--server", server_,
+                   "weft's server: `net` (weft::net streams) or `hooked` (plain POSIX "
+                   "accept/recv/send, thread-per-connection style, on fibers through weft::hook)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"net", "hooked"}))
+        ->excludes(server_only);
     sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
         ->capture_default_str()
         ->check(integer_in(0, 65535))
@@ -188,6 +258,7 @@ class echo_workload final : public workload {
   void set_quick() override { round_trips_ = kQuickRoundTrips; }
 
   result run_weft(int threads) override {
+    if (server_ == "hooked") return run_hooked(threads);
     const echo_load_config cfg = load_config(0);
     weft::runtime rt = make_runtime(threads);
     echo_load_result load;
@@ -243,6 +314,33 @@ class echo_workload final : public workload {
   }
 
  private:
+  // run_hooked() is run_weft() with the plain-POSIX server (--server hooked).
+  result run_hooked(int threads) {
+    const echo_load_config cfg = load_config(0);
+    weft::runtime rt = make_runtime(threads);
+    echo_load_result load;
+    std::thread client;
+    try {
+      rt.block_on([&] {
+        const auto [listener, port] = bind_posix_listener();
+        client = std::thread([&cfg, &load, listener = listener, port = port] {
+          echo_load_config c = cfg;
+          c.port = port;
+          load = run_echo_load(c);
+          ::close(listener);  // wakes the parked accept() with EBADF
+        });
+        serve_posix(listener);
+      });
+    } catch (...) {
+      if (client.joinable()) client.join();
+      throw;
+    }
+    client.join();
+    result r = weft_result(name(), threads);
+    r.impl = "weft-hooked";
+    return finish(std::move(r), load);
+  }
+
   echo_load_config load_config(std::uint16_t port) const {
     echo_load_config c;
     c.port = port;
@@ -335,6 +433,7 @@ class echo_workload final : public workload {
   std::uint64_t round_trips_ = kRoundTrips;
   std::uint64_t size_ = kSize;
   bool server_only_ = false;
+  std::string server_ = "net";
   std::uint64_t port_ = 0;
 };
 

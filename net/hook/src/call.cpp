@@ -101,7 +101,7 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
   }
 }
 
-ssize_t run_io(call_ctx& c, io_dir d, op_ref op) noexcept {
+ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t want) noexcept {
   switch (c.mode) {
     case call_mode::direct:
       return op();
@@ -147,12 +147,22 @@ ssize_t run_io(call_ctx& c, io_dir d, op_ref op) noexcept {
   if (!c.ref) return op();
   std::int64_t deadline = weft::detail::no_deadline;
   bool deadline_set = false;
+  // Fibers only: a plain thread waits in poll(2), which sees data without an
+  // edge, so the readiness sequence would never tell it that data came.
+  const bool track_drain = want != 0 && c.fiber && d == io_dir::read && c.ref->streamy();
   for (;;) {
     const std::uint32_t snap = c.ref->src.snapshot(d);
-    const ssize_t r = op();
-    if (r >= 0) return r;
-    const int e = get_errno();
-    if (e != EAGAIN && e != EWOULDBLOCK) return -1;  // errno is still e
+    if (!(track_drain && c.ref->src.known_drained(d, snap))) {
+      const ssize_t r = op();
+      if (r >= 0) {
+        if (track_drain && r > 0 && static_cast<std::size_t>(r) < want) {
+          c.ref->src.note_drained(d, snap);
+        }
+        return r;
+      }
+      const int e = get_errno();
+      if (e != EAGAIN && e != EWOULDBLOCK) return -1;  // errno is still e
+    }
     if (!deadline_set) {
       deadline = deadline_for(c, d);
       deadline_set = true;

@@ -77,8 +77,12 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
 
 // run_io() performs `op` (the real, non-blocking syscall; returns -1 with
 // errno on failure) on `c` in direction `d`, waiting as the mode says.
-// Returns op's result; on -1 errno holds the error.
-ssize_t run_io(call_ctx& c, io_dir d, op_ref op) noexcept;
+// Returns op's result; on -1 errno holds the error. `want` is the byte
+// count a read asks for (0: not a plain read): a stream read that returned
+// less left the socket empty, and until the next readiness edge the next
+// read parks at once instead of paying a syscall for EAGAIN (as weft::net
+// does: io_source::note_drained).
+ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t want = 0) noexcept;
 
 // run_on_pool() runs `f` on the runtime's blocking pool and waits for it
 // without blocking the worker. With `cancellable`, an abort or expired

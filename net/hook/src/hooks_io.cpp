@@ -85,7 +85,7 @@ ssize_t read_all(call_ctx& c, char* buf, std::size_t n, int flags) noexcept {
   std::size_t done = 0;
   while (done < n) {
     auto once = [&] { return real().recv(c.fd, buf + done, n - done, flags & ~MSG_WAITALL); };
-    const ssize_t k = run_io(c, io_dir::read, once);
+    const ssize_t k = run_io(c, io_dir::read, once, n - done);
     if (k < 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
     if (k == 0) break;  // EOF
     done += static_cast<std::size_t>(k);
@@ -103,14 +103,14 @@ ssize_t read(int fd, void* buf, size_t n) {
   if (fast_path()) return real().read(fd, buf, n);
   call_ctx c = open_call(fd);
   auto op = [&] { return real().read(fd, buf, n); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, n);
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int cnt) {
   if (fast_path()) return real().readv(fd, iov, cnt);
   call_ctx c = open_call(fd);
   auto op = [&] { return real().readv(fd, iov, cnt); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, iov_total(iov, cnt));
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
@@ -121,7 +121,7 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
     return read_all(c, static_cast<char*>(buf), n, flags);
   }
   auto op = [&] { return real().recv(fd, buf, n, flags); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, (flags & MSG_PEEK) ? 0 : n);
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr,
@@ -133,7 +133,7 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr,
     return read_all(c, static_cast<char*>(buf), n, flags);
   }
   auto op = [&] { return real().recvfrom(fd, buf, n, flags, addr, len); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, (flags & MSG_PEEK) ? 0 : n);
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
