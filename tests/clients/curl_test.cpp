@@ -95,9 +95,9 @@ TEST_CASE("clients: libcurl easy handles on 1000 fibers on 2 workers", "[clients
       }
     });
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   WARN(kFibers << " fibers x " << kRequests << " libcurl requests on 2 workers: " << ms << " ms");
   CHECK(bad.load() == 0);
   CHECK(good.load() == kFibers * kRequests);
@@ -110,32 +110,34 @@ TEST_CASE("clients: a weft timeout around curl_easy_perform ends it with an erro
   static curl_global g;
   clients_test::http_server server;
   const std::size_t tracked0 = weft::hook::tracked_descriptors();
-  auto rt = weft::builder::multi_thread().worker_threads(2).build();
-  rt.block_on([&] {
-    CURL* h = curl_easy_init();
-    CURLcode rc = CURLE_OK;
-    bool reached_weft = false;
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = weft::time::timeout(200ms, [&] {
+  {
+    auto rt = weft::builder::multi_thread().worker_threads(2).build();
+    rt.block_on([&] {
+      CURL* h = curl_easy_init();
+      CURLcode rc = CURLE_OK;
+      bool reached_weft = false;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto r = weft::time::timeout(200ms, [&] {
+        long status = 0;
+        std::string body;
+        rc = fetch(h, server.url("/slow/5000/1"), status, body);  // libcurl's poll is hooked
+        reached_weft = true;
+        weft::this_fiber::yield();  // the timeout is reported here, not inside libcurl
+        return 0;
+      });
+      const auto waited = std::chrono::steady_clock::now() - t0;
+      CHECK_FALSE(r);
+      CHECK(reached_weft);
+      CHECK(rc != CURLE_OK);
+      CHECK(waited < 4s);
+      // The handle is still usable afterwards.
       long status = 0;
       std::string body;
-      rc = fetch(h, server.url("/slow/5000/1"), status, body);  // libcurl's poll is hooked
-      reached_weft = true;
-      weft::this_fiber::yield();  // the timeout is reported here, not inside libcurl
-      return 0;
+      CHECK(fetch(h, server.url("/item/7"), status, body) == CURLE_OK);
+      CHECK(body == clients_test::item_body(7));
+      curl_easy_cleanup(h);
     });
-    const auto waited = std::chrono::steady_clock::now() - t0;
-    CHECK_FALSE(r);
-    CHECK(reached_weft);
-    CHECK(rc != CURLE_OK);
-    CHECK(waited < 4s);
-    // The handle is still usable afterwards.
-    long status = 0;
-    std::string body;
-    CHECK(fetch(h, server.url("/item/7"), status, body) == CURLE_OK);
-    CHECK(body == clients_test::item_body(7));
-    curl_easy_cleanup(h);
-  });
+  }  // the runtime's own descriptors are closed too: then nothing is left
   CHECK(weft::hook::tracked_descriptors() <= tracked0);
 }
 

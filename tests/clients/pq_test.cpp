@@ -63,69 +63,71 @@ TEST_CASE("clients: libpq queries from 2000 fibers on 2 workers with exact resul
   std::atomic<int> failures{0};
   std::atomic<long> queries{0};
   const auto t0 = std::chrono::steady_clock::now();
-  auto rt = weft::builder::multi_thread().worker_threads(2).build();
-  rt.block_on([&] {
-    {
-      PGconn* c = PQconnectdb(pg.conninfo().c_str());
-      REQUIRE(PQstatus(c) == CONNECTION_OK);
-      REQUIRE(exec_ok(c, "DROP TABLE IF EXISTS items"));
-      REQUIRE(exec_ok(c, "CREATE TABLE items (fiber int, n int, v bigint)"));
-      PQfinish(c);
-    }
-    // kConnections connections, each shared by kFibersPerConnection fibers
-    // through a weft mutex (a libpq connection runs one query at a time).
-    weft::join_set<void> set;
-    for (int k = 0; k < kConnections; ++k) {
-      set.spawn([&, k] {
+  {
+    auto rt = weft::builder::multi_thread().worker_threads(2).build();
+    rt.block_on([&] {
+      {
         PGconn* c = PQconnectdb(pg.conninfo().c_str());
-        if (PQstatus(c) != CONNECTION_OK) {
-          failures.fetch_add(1);
-          PQfinish(c);
-          return;
-        }
-        weft::sync::mutex lock;
-        weft::join_set<void> users;
-        for (int u = 0; u < kFibersPerConnection; ++u) {
-          users.spawn([&, u] {
-            const int fiber = k * kFibersPerConnection + u;
-            for (int n = 0; n < 5; ++n) {
-              std::lock_guard<weft::sync::mutex> g(lock);
-              const std::string v = std::to_string(static_cast<long>(fiber) * 1000 + n);
-              const char* params[3];
-              const std::string fs = std::to_string(fiber), ns = std::to_string(n);
-              params[0] = fs.c_str();
-              params[1] = ns.c_str();
-              params[2] = v.c_str();
-              PGresult* r = PQexecParams(c, "INSERT INTO items VALUES ($1, $2, $3)", 3, nullptr,
-                                         params, nullptr, nullptr, 0);
-              if (PQresultStatus(r) != PGRES_COMMAND_OK) failures.fetch_add(1);
-              PQclear(r);
-              queries.fetch_add(1);
-            }
-            std::lock_guard<weft::sync::mutex> g(lock);
-            const long got =
-                query_long(c, "SELECT sum(v) FROM items WHERE fiber = " + std::to_string(fiber));
-            const long want = static_cast<long>(fiber) * 1000 * 5 + (0 + 1 + 2 + 3 + 4);
-            if (got != want) failures.fetch_add(1);
-            queries.fetch_add(1);
-          });
-        }
-        while (users.join_next()) {
-        }
+        REQUIRE(PQstatus(c) == CONNECTION_OK);
+        REQUIRE(exec_ok(c, "DROP TABLE IF EXISTS items"));
+        REQUIRE(exec_ok(c, "CREATE TABLE items (fiber int, n int, v bigint)"));
         PQfinish(c);
-      });
-    }
-    while (set.join_next()) {
-    }
-    PGconn* c = PQconnectdb(pg.conninfo().c_str());
-    const long fibers = static_cast<long>(kConnections) * kFibersPerConnection;
-    CHECK(query_long(c, "SELECT count(*) FROM items") == fibers * 5);
-    CHECK(query_long(c, "SELECT count(DISTINCT fiber) FROM items") == fibers);
-    PQfinish(c);
-  });
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+      }
+      // kConnections connections, each shared by kFibersPerConnection fibers
+      // through a weft mutex (a libpq connection runs one query at a time).
+      weft::join_set<void> set;
+      for (int k = 0; k < kConnections; ++k) {
+        set.spawn([&, k] {
+          PGconn* c = PQconnectdb(pg.conninfo().c_str());
+          if (PQstatus(c) != CONNECTION_OK) {
+            failures.fetch_add(1);
+            PQfinish(c);
+            return;
+          }
+          weft::sync::mutex lock;
+          weft::join_set<void> users;
+          for (int u = 0; u < kFibersPerConnection; ++u) {
+            users.spawn([&, u] {
+              const int fiber = k * kFibersPerConnection + u;
+              for (int n = 0; n < 5; ++n) {
+                std::lock_guard<weft::sync::mutex> g(lock);
+                const std::string v = std::to_string(static_cast<long>(fiber) * 1000 + n);
+                const char* params[3];
+                const std::string fs = std::to_string(fiber), ns = std::to_string(n);
+                params[0] = fs.c_str();
+                params[1] = ns.c_str();
+                params[2] = v.c_str();
+                PGresult* r = PQexecParams(c, "INSERT INTO items VALUES ($1, $2, $3)", 3, nullptr,
+                                           params, nullptr, nullptr, 0);
+                if (PQresultStatus(r) != PGRES_COMMAND_OK) failures.fetch_add(1);
+                PQclear(r);
+                queries.fetch_add(1);
+              }
+              std::lock_guard<weft::sync::mutex> g(lock);
+              const long got =
+                  query_long(c, "SELECT sum(v) FROM items WHERE fiber = " + std::to_string(fiber));
+              const long want = static_cast<long>(fiber) * 1000 * 5 + (0 + 1 + 2 + 3 + 4);
+              if (got != want) failures.fetch_add(1);
+              queries.fetch_add(1);
+            });
+          }
+          while (users.join_next()) {
+          }
+          PQfinish(c);
+        });
+      }
+      while (set.join_next()) {
+      }
+      PGconn* c = PQconnectdb(pg.conninfo().c_str());
+      const long fibers = static_cast<long>(kConnections) * kFibersPerConnection;
+      CHECK(query_long(c, "SELECT count(*) FROM items") == fibers * 5);
+      CHECK(query_long(c, "SELECT count(DISTINCT fiber) FROM items") == fibers);
+      PQfinish(c);
+    });
+  }  // the runtime's own descriptors are closed with it
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   WARN(kConnections * kFibersPerConnection << " fibers on " << kConnections
                                            << " libpq connections, 2 workers: " << queries.load()
                                            << " queries in " << ms << " ms");
