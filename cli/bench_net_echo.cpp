@@ -3,8 +3,8 @@
 // connection) next to a raw-libevent server, both driven by the same
 // single-threaded epoll client in its own std::thread: 100 connections x
 // 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
-#include <fmt/format.h>
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -258,29 +259,19 @@ class echo_workload final : public workload {
   void set_quick() override { round_trips_ = kQuickRoundTrips; }
 
   result run_weft(int threads) override {
-    if (server_ == "hooked") return run_hooked(threads);
-    const echo_load_config cfg = load_config(0);
-    weft::runtime rt = make_runtime(threads);
-    echo_load_result load;
-    std::thread client;
-    try {
-      rt.block_on([&] {
-        const shared_listener listener = bind_listener(0);
-        const std::uint16_t port = bound_port(*listener);
-        client = std::thread([&cfg, &load, listener, port] {
-          echo_load_config c = cfg;
-          c.port = port;
-          load = run_echo_load(c);
-          stop_serving(listener);
-        });
-        serve(*listener);
+    if (server_ == "hooked") {
+      // Legacy code: a plain socket, closed by the client thread when done
+      // (which wakes the parked accept() with EBADF).
+      return run_server(threads, "weft-hooked", [] {
+        const auto [fd, port] = bind_posix_listener();
+        return served{port, [fd = fd] { ::close(fd); }, [fd = fd] { serve_posix(fd); }};
       });
-    } catch (...) {
-      if (client.joinable()) client.join();
-      throw;
     }
-    client.join();
-    return finish(weft_result(name(), threads), load);
+    return run_server(threads, "weft", [] {
+      const shared_listener listener = bind_listener(0);
+      return served{bound_port(*listener), [listener] { stop_serving(listener); },
+                    [listener] { serve(*listener); }};
+    });
   }
 
   // run_reference() runs the raw-libevent server with max(threads, 1)
@@ -314,22 +305,32 @@ class echo_workload final : public workload {
   }
 
  private:
-  // run_hooked() is run_weft() with the plain-POSIX server (--server hooked).
-  result run_hooked(int threads) {
+  // served is a server bound inside the runtime: its port, how the client
+  // thread stops it, and its accept loop.
+  struct served {
+    std::uint16_t port;
+    std::function<void()> stop;
+    std::function<void()> serve;
+  };
+
+  // run_server() runs `bind()` and then the server's loop on a runtime with
+  // `threads` workers, against the load client in its own std::thread.
+  template <class Bind>
+  result run_server(int threads, const char* impl, Bind bind) {
     const echo_load_config cfg = load_config(0);
     weft::runtime rt = make_runtime(threads);
     echo_load_result load;
     std::thread client;
     try {
       rt.block_on([&] {
-        const auto [listener, port] = bind_posix_listener();
-        client = std::thread([&cfg, &load, listener = listener, port = port] {
+        served s = bind();
+        client = std::thread([&cfg, &load, port = s.port, stop = s.stop] {
           echo_load_config c = cfg;
           c.port = port;
           load = run_echo_load(c);
-          ::close(listener);  // wakes the parked accept() with EBADF
+          stop();
         });
-        serve_posix(listener);
+        s.serve();
       });
     } catch (...) {
       if (client.joinable()) client.join();
@@ -337,7 +338,7 @@ class echo_workload final : public workload {
     }
     client.join();
     result r = weft_result(name(), threads);
-    r.impl = "weft-hooked";
+    r.impl = impl;
     return finish(std::move(r), load);
   }
 

@@ -32,7 +32,8 @@ TEST_CASE("hook: a shared library's own calls park fibers", "[hook]") {
       int ok = 0;
       for (auto& p : pairs) {
         char buf[8];
-        if (::send(p.second, "hello", 5, 0) == 5 && ::recv(p.second, buf, 5, MSG_WAITALL) == 5) ++ok;
+        if (::send(p.second, "hello", 5, 0) == 5 && ::recv(p.second, buf, 5, MSG_WAITALL) == 5)
+          ++ok;
       }
       return ok;
     });
@@ -40,10 +41,7 @@ TEST_CASE("hook: a shared library's own calls park fibers", "[hook]") {
     while (set.join_next()) {
     }
     CHECK(echoed.load() == kFibers);
-    for (auto& p : pairs) {
-      ::close(p.first);
-      ::close(p.second);
-    }
+    hook_test::close_pairs(pairs);
   });
 }
 

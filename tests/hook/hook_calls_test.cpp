@@ -5,9 +5,9 @@
 // reset, EPIPE, EBADF, multi-descriptor poll/select with a timeout, sleep
 // durations, resolver results and errors.
 #include <netdb.h>
-#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -65,8 +65,6 @@ std::vector<call_case> cases() {
       return o;
     };
   };
-  char buf[64];
-  (void)buf;
   v.push_back({"read: data", with_pair([](int a, int b) {
                  REQUIRE(::write(b, "abc", 3) == 3);
                  char x[16];
@@ -226,21 +224,22 @@ std::vector<call_case> cases() {
                  ::close(l);
                  return o;
                }});
-  v.push_back({"poll: three descriptors with one ready", [] {
-                 auto p1 = hook_test::stream_pair();
-                 auto p2 = hook_test::stream_pair();
-                 auto p3 = hook_test::stream_pair();
-                 REQUIRE(::write(p2.second, "z", 1) == 1);
-                 pollfd fds[3] = {{p1.first, POLLIN, 0}, {p2.first, POLLIN, 0}, {p3.first, POLLIN, 0}};
-                 const int r = ::poll(fds, 3, 1000);
-                 const outcome o{r * 1000 + fds[0].revents * 100 + fds[1].revents * 10 + fds[2].revents,
-                                 r < 0 ? errno : 0};
-                 for (auto p : {p1, p2, p3}) {
-                   ::close(p.first);
-                   ::close(p.second);
-                 }
-                 return o;
-               }});
+  v.push_back(
+      {"poll: three descriptors with one ready", [] {
+         auto p1 = hook_test::stream_pair();
+         auto p2 = hook_test::stream_pair();
+         auto p3 = hook_test::stream_pair();
+         REQUIRE(::write(p2.second, "z", 1) == 1);
+         pollfd fds[3] = {{p1.first, POLLIN, 0}, {p2.first, POLLIN, 0}, {p3.first, POLLIN, 0}};
+         const int r = ::poll(fds, 3, 1000);
+         const outcome o{r * 1000 + fds[0].revents * 100 + fds[1].revents * 10 + fds[2].revents,
+                         r < 0 ? errno : 0};
+         for (auto p : {p1, p2, p3}) {
+           ::close(p.first);
+           ::close(p.second);
+         }
+         return o;
+       }});
   v.push_back({"poll: a timeout with nothing ready returns 0", [] {
                  auto p1 = hook_test::stream_pair();
                  auto p2 = hook_test::stream_pair();
@@ -288,8 +287,8 @@ std::vector<call_case> cases() {
                  timeval tv{1, 0};
                  const int n = std::max(p1.first, std::max(p2.first, p2.second)) + 1;
                  const int r = ::select(n, &rd, &wr, nullptr, &tv);
-                 const outcome o{r * 100 + FD_ISSET(p1.first, &rd) * 10 + FD_ISSET(p2.first, &rd) * 5 +
-                                     FD_ISSET(p2.second, &wr),
+                 const outcome o{r * 100 + FD_ISSET(p1.first, &rd) * 10 +
+                                     FD_ISSET(p2.first, &rd) * 5 + FD_ISSET(p2.second, &wr),
                                  r < 0 ? errno : 0};
                  for (auto p : {p1, p2}) {
                    ::close(p.first);
@@ -316,19 +315,20 @@ std::vector<call_case> cases() {
                  ::close(b);
                  return o;
                }});
-  v.push_back({"epoll_wait: one ready event", with_pair([](int a, int b) {
-                 const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-                 epoll_event e{};
-                 e.events = EPOLLIN;
-                 e.data.fd = a;
-                 ::epoll_ctl(ep, EPOLL_CTL_ADD, a, &e);
-                 REQUIRE(::write(b, "q", 1) == 1);
-                 epoll_event out[4];
-                 const int r = ::epoll_wait(ep, out, 4, 1000);
-                 const outcome o{r * 100 + (r > 0 && out[0].data.fd == a ? 1 : 0), r < 0 ? errno : 0};
-                 ::close(ep);
-                 return o;
-               })});
+  v.push_back(
+      {"epoll_wait: one ready event", with_pair([](int a, int b) {
+         const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+         epoll_event e{};
+         e.events = EPOLLIN;
+         e.data.fd = a;
+         ::epoll_ctl(ep, EPOLL_CTL_ADD, a, &e);
+         REQUIRE(::write(b, "q", 1) == 1);
+         epoll_event out[4];
+         const int r = ::epoll_wait(ep, out, 4, 1000);
+         const outcome o{r * 100 + (r > 0 && out[0].data.fd == a ? 1 : 0), r < 0 ? errno : 0};
+         ::close(ep);
+         return o;
+       })});
   v.push_back({"epoll_wait: timeout", [] {
                  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
                  epoll_event out[4];
@@ -453,9 +453,9 @@ std::vector<call_case> cases() {
   v.push_back({"getnameinfo: numeric", [] {
                  sockaddr_in a = hook_test::loopback(4242);
                  char host[64] = {}, serv[16] = {};
-                 const int rc = ::getnameinfo(reinterpret_cast<sockaddr*>(&a), sizeof a, host,
-                                              sizeof host, serv, sizeof serv,
-                                              NI_NUMERICHOST | NI_NUMERICSERV);
+                 const int rc =
+                     ::getnameinfo(reinterpret_cast<sockaddr*>(&a), sizeof a, host, sizeof host,
+                                   serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
                  return outcome{rc * 1000 + (std::strcmp(host, "127.0.0.1") == 0 ? 100 : 0) +
                                     (std::strcmp(serv, "4242") == 0 ? 1 : 0),
                                 0};

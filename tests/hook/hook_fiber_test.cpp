@@ -54,15 +54,28 @@ TEST_CASE("hook: a socket made on a plain thread is left alone until a fiber use
     }).join();
   });
   // A plain thread's read on the now non-blocking descriptor still blocks
-  // until data arrives (the hooks wait in poll(2) for it).
+  // as the program expects (the hooks wait in poll(2)): with SO_RCVTIMEO it
+  // fails with EAGAIN only after the timeout, not at once as the kernel's
+  // non-blocking descriptor would; then a read waits for the data.
+  std::atomic<bool> timed_out_late{false};
+  std::atomic<bool> timed_read_done{false};
   std::atomic<bool> got{false};
   std::thread reader([&, a = a] {
+    timeval tv{0, 50000};
+    ::setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     char x[4];
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool eagain = ::read(a, x, sizeof x) == -1 && errno == EAGAIN;
+    timed_out_late = eagain && std::chrono::steady_clock::now() - t0 >= 50ms;
+    tv = timeval{0, 0};
+    ::setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    timed_read_done = true;
     got = ::read(a, x, sizeof x) == 3;
   });
-  std::this_thread::sleep_for(20ms);  // let it block (the result does not depend on it)
-  REQUIRE(::write(b, "abc", 3) == 3);
+  while (!timed_read_done) std::this_thread::yield();
+  REQUIRE(::write(b, "abc", 3) == 3);  // before or during the read: the same result
   reader.join();
+  CHECK(timed_out_late);
   CHECK(got);
   ::close(a);
   ::close(b);
@@ -113,20 +126,16 @@ TEST_CASE("hook: two workers keep running while 10000 fibers wait in recv", "[ho
     }
     // A ping-pong pair over hooked read/write completes while they wait:
     // with blocked workers it could not take a single step.
-    CHECK(pingpong_us() > 0);
     const long loaded = pingpong_us();
     CHECK(loaded > 0);
     // The round trips are reported, not asserted (benchmarks are not tests).
-    WARN("ping-pong round trip: " << unloaded << " us unloaded, " << loaded << " us with "
-                                  << parked << " fibers parked in recv");
+    WARN("ping-pong round trip: " << unloaded << " us unloaded, " << loaded << " us with " << parked
+                                  << " fibers parked in recv");
     for (auto& p : pairs) REQUIRE(::write(p.second, "w", 1) == 1);
     while (waiting.join_next()) {
     }
     CHECK(received.load() == parked);
-    for (auto& p : pairs) {
-      ::close(p.first);
-      ::close(p.second);
-    }
+    hook_test::close_pairs(pairs);
   });
 }
 
@@ -231,31 +240,33 @@ TEST_CASE("hook: abort ends hooked waits with ECANCELED and the fiber unwinds", 
       std::atomic<int> recv_err{0}, poll_err{0}, sleep_err{0};
       std::atomic<bool> loop_ended{false};
     } s;
-    weft::sync::barrier started(4);
+    // Each fiber counts itself just before its hooked call; once all three
+    // have, they are past any other weft wait, so the abort reaches them in
+    // (or at) the hooked call whichever comes first.
+    std::atomic<int> entered{0};
     auto h1 = weft::spawn([&, fd = a] {
-      started.wait();
       char x[4];
+      entered.fetch_add(1);
       if (::recv(fd, x, sizeof x, 0) == -1) s.recv_err = errno;
       weft::this_fiber::yield();
     });
     auto h2 = weft::spawn([&, fd = a] {
-      started.wait();
       pollfd p{fd, POLLIN, 0};
+      entered.fetch_add(1);
       if (::poll(&p, 1, -1) == -1) s.poll_err = errno;
       weft::this_fiber::yield();
     });
     auto h3 = weft::spawn([&] {
-      started.wait();
       // The classic retry loop ends: a cancelled sleep is not EINTR.
       timespec t{3600, 0};
+      entered.fetch_add(1);
       while (::nanosleep(&t, &t) == -1 && errno == EINTR) {
       }
       s.sleep_err = errno;
       s.loop_ended = true;
       weft::this_fiber::yield();
     });
-    started.wait();
-    weft::time::sleep(20ms);
+    while (entered.load() < 3) weft::this_fiber::yield();
     h1.abort();
     h2.abort();
     h3.abort();
@@ -343,8 +354,9 @@ TEST_CASE("hook: thread-per-connection echo over plain POSIX calls", "[hook]") {
             const std::string msg = "client " + std::to_string(i) + " round " + std::to_string(r);
             good = ::send(fd, msg.data(), msg.size(), 0) == static_cast<ssize_t>(msg.size());
             std::string back(msg.size(), '\0');
-            good = good && ::recv(fd, back.data(), back.size(), MSG_WAITALL) ==
-                               static_cast<ssize_t>(back.size()) &&
+            good = good &&
+                   ::recv(fd, back.data(), back.size(), MSG_WAITALL) ==
+                       static_cast<ssize_t>(back.size()) &&
                    back == msg;
           }
           ::close(fd);

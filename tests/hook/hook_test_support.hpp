@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/net_test_support.hpp"
 #include "weft/hook.hpp"
@@ -29,7 +30,9 @@ struct outcome {
 };
 
 inline std::string describe(const outcome& o) {
-  return "ret=" + std::to_string(o.ret) + (o.ret < 0 ? " errno=" + std::string(strerrorname_np(o.err) ? strerrorname_np(o.err) : "?") : "");
+  return "ret=" + std::to_string(o.ret) +
+         (o.ret < 0 ? " errno=" + std::string(strerrorname_np(o.err) ? strerrorname_np(o.err) : "?")
+                    : "");
 }
 
 // result_of() captures `r` and errno right after a call.
@@ -57,6 +60,14 @@ inline std::pair<int, int> stream_pair() {
   int sv[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
   return {sv[0], sv[1]};
+}
+
+// close_pairs() closes both ends of every pair.
+inline void close_pairs(const std::vector<std::pair<int, int>>& pairs) {
+  for (const auto& p : pairs) {
+    ::close(p.first);
+    ::close(p.second);
+  }
 }
 
 // listen_loopback() is a listening TCP socket on 127.0.0.1 and its port.

@@ -18,6 +18,7 @@
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/spawn.hpp"
 #include "weft/fibers/this_fiber.hpp"
+#include "weft/fibers/time.hpp"
 
 namespace weft::hook::detail {
 
@@ -46,21 +47,8 @@ int cancel_errno() noexcept {
   }
 }
 
-namespace {
-// refresh() replaces an entry registered with another (finished) runtime,
-// whose reactor would never wake this caller, by a fresh one with the same
-// view of the descriptor.
-void refresh(call_ctx& c) noexcept {
-  if (!c.ref->src.foreign_registration()) return;
-  fd_state* fresh = clone_state(*c.ref, c.fd);
-  c.ref.reset();
-  install_state(c.fd, fresh);
-  c.ref = find_or_track(c.fd);
-}
-}  // namespace
-
-call_ctx open_call(int fd) noexcept {
-  call_ctx c{fd, on_fiber(), {}, call_mode::direct};
+call_ctx open_call(int fd, bool fiber) noexcept {
+  call_ctx c{fd, fiber, {}, call_mode::direct};
   if (c.fiber) {
     c.ref = find_or_track(fd);
   } else if (any_tracked()) {
@@ -88,7 +76,23 @@ std::int64_t deadline_for(const call_ctx& c, io_dir d) noexcept {
   return weft::detail::deadline_after_ns(now_ns(), std::chrono::nanoseconds(t));
 }
 
+bool refresh_if_foreign(int fd, fd_ref& ref) noexcept {
+  if (!ref->src.foreign_registration()) return false;
+  fd_state* fresh = clone_state(*ref, fd);
+  ref.reset();
+  install_state(fd, fresh);
+  ref = find_or_track(fd);
+  return true;
+}
+
 int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline) noexcept {
+  if (!c.ref) return ENOMEM;  // an entry that could not be renewed
+  if (c.fiber && refresh_if_foreign(c.fd, c.ref)) {
+    // The caller retries with the fresh entry's snapshot (or straight to
+    // libc if it could not be made).
+    if (!c.ref) c.mode = call_mode::direct;
+    return 0;
+  }
   weft::detail::thread_hold hold;  // resume on this thread: C code caches &errno
   try {
     auto r = c.ref->src.wait(d, snap, deadline);
@@ -96,6 +100,16 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
     if (r.error() == weft::make_error_code(weft::errc::timeout)) return EAGAIN;
     if (r.error() == weft::make_error_code(weft::errc::closed)) return EBADF;
     return r.error().category() == std::generic_category() ? r.error().value() : ENOMEM;
+  } catch (...) {
+    return cancel_errno();
+  }
+}
+
+int park_until(std::int64_t deadline) noexcept {
+  weft::detail::thread_hold hold;  // resume on this thread (docs/hooks.md)
+  try {
+    weft::time::detail::sleep_until_ns(deadline);
+    return 0;
   } catch (...) {
     return cancel_errno();
   }
@@ -125,10 +139,8 @@ ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t want) noexcept {
     case call_mode::wait_then: {
       // The kernel description stays blocking (it is shared with other
       // processes): wait until poll(2) says ready, then make the call.
-      if (c.fiber && c.ref->src.foreign_registration()) refresh(c);
-      if (!c.ref) return op();
       const std::int64_t deadline = deadline_for(c, d);
-      for (;;) {
+      while (c.ref) {
         const std::uint32_t snap = c.ref->src.snapshot(d);
         pollfd p{c.fd, static_cast<short>(d == io_dir::read ? POLLIN : POLLOUT), 0};
         if (real().poll(&p, 1, 0) != 0) break;
@@ -143,14 +155,13 @@ ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t want) noexcept {
     case call_mode::emulate:
       break;
   }
-  if (c.fiber) refresh(c);
-  if (!c.ref) return op();
   std::int64_t deadline = weft::detail::no_deadline;
   bool deadline_set = false;
   // Fibers only: a plain thread waits in poll(2), which sees data without an
   // edge, so the readiness sequence would never tell it that data came.
   const bool track_drain = want != 0 && c.fiber && d == io_dir::read && c.ref->streamy();
   for (;;) {
+    if (!c.ref) return op();  // the entry could not be renewed (wait_ready)
     const std::uint32_t snap = c.ref->src.snapshot(d);
     if (!(track_drain && c.ref->src.known_drained(d, snap))) {
       const ssize_t r = op();

@@ -61,15 +61,25 @@ struct call_ctx {
   call_mode mode;
 };
 
-// open_call() prepares a call on `fd` (tracking it when on a fiber).
-call_ctx open_call(int fd) noexcept;
+// open_call() prepares a call on `fd` (tracking it when `fiber`, which is
+// on_fiber() as the caller read it).
+call_ctx open_call(int fd, bool fiber) noexcept;
 
 // deadline_for() is the deadline of a wait in `d` from the program's
 // SO_RCVTIMEO/SO_SNDTIMEO (no deadline when unset).
 std::int64_t deadline_for(const call_ctx& c, io_dir d) noexcept;
 
-// wait_ready() waits once for an edge of `d` after `snap`. Returns 0 to
-// retry, or the errno the call fails with: EAGAIN (SO_*TIMEO expired),
+// refresh_if_foreign() replaces the entry of `fd` (held by `ref`) when its
+// reactor registration belongs to another, finished runtime that would
+// never wake this caller: the fresh entry keeps the program's view of the
+// descriptor. Returns true when it replaced it (`ref` then holds the new
+// entry, or nothing if it could not be made). Fibers only.
+bool refresh_if_foreign(int fd, fd_ref& ref) noexcept;
+
+// wait_ready() waits once for an edge of `d` after `snap` (first renewing
+// an entry registered with another runtime: then it returns 0 at once, and
+// c.ref is the new entry, or c.mode direct when none could be made).
+// Returns 0 to retry, or the errno the call fails with: EAGAIN (SO_*TIMEO expired),
 // EBADF (closed meanwhile), ECANCELED (the fiber was aborted), ETIMEDOUT
 // (an enclosing weft::time::timeout expired), ENOMEM (reactor failure).
 // A cancellation is deferred to the fiber's next weft suspension point.
@@ -83,6 +93,11 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
 // read parks at once instead of paying a syscall for EAGAIN (as weft::net
 // does: io_source::note_drained).
 ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t want = 0) noexcept;
+
+// park_until() parks the fiber until `deadline` (runtime clock) on the
+// thread it runs on. Returns 0, or the errno of a cancellation (deferred to
+// the next weft suspension point): ECANCELED or ETIMEDOUT.
+int park_until(std::int64_t deadline) noexcept;
 
 // run_on_pool() runs `f` on the runtime's blocking pool and waits for it
 // without blocking the worker. With `cancellable`, an abort or expired

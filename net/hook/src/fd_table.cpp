@@ -93,7 +93,7 @@ fd_state* classify(int fd) noexcept {
       socklen_t len = sizeof type;
       if (real().getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) type = SOCK_STREAM;
       kind = (type == SOCK_DGRAM || type == SOCK_RAW || type == SOCK_RDM) ? fd_kind::dgram_socket
-                                                                        : fd_kind::stream_socket;
+                                                                          : fd_kind::stream_socket;
       break;
     }
     case S_IFIFO:
@@ -188,8 +188,8 @@ void track_new(int fd, fd_kind k, bool user_nonblock) noexcept {
 }
 
 fd_state* clone_state(const fd_state& from, int to) noexcept {
-  auto* s = new (std::nothrow)
-      fd_state(to, from.kind, from.managed, from.user_nonblock(), from.view());
+  auto* s =
+      new (std::nothrow) fd_state(to, from.kind, from.managed, from.user_nonblock(), from.view());
   if (!s) return nullptr;
   s->rcv_timeout_ns.store(from.rcv_timeout_ns.load(std::memory_order_relaxed));
   s->snd_timeout_ns.store(from.snd_timeout_ns.load(std::memory_order_relaxed));
@@ -224,7 +224,8 @@ void retire_range(unsigned first, unsigned last) noexcept {
   if (first >= static_cast<unsigned>(kMaxTracked)) return;
   if (last >= static_cast<unsigned>(kMaxTracked)) last = kMaxTracked - 1;
   for (unsigned fd = first; fd <= last; ++fd) {
-    if ((fd & (kChunkSize - 1)) == 0 && !g_chunks[fd >> kChunkBits].load(std::memory_order_acquire)) {
+    if ((fd & (kChunkSize - 1)) == 0 &&
+        !g_chunks[fd >> kChunkBits].load(std::memory_order_acquire)) {
       fd += kChunkSize - 1;  // a chunk never created holds no entry
       continue;
     }

@@ -58,6 +58,26 @@ struct static_hostent {
   char buf[8192];
 } g_hostent;
 
+// on_pool_r() runs a gethostby*_r lookup `call(&h_errno)` on the blocking
+// pool and waits for it even when cancelled: it writes into the caller's
+// buffer. Returns its result; the caller's h_errno and errno are set after
+// resuming.
+template <class Call>
+int on_pool_r(int* h_errnop, Call call) noexcept {
+  int rc = 0;
+  int err = 0;
+  int herr = 0;
+  (void)run_on_pool(
+      [&] {
+        rc = call(&herr);
+        err = errno;
+      },
+      /*cancellable=*/false);
+  if (h_errnop) *h_errnop = herr;
+  if (rc != 0) set_errno(err);
+  return rc;
+}
+
 }  // namespace
 
 extern "C" {
@@ -131,12 +151,12 @@ int getnameinfo(const struct sockaddr* addr, socklen_t addrlen, char* host, sock
   job->flags = flags;
   const int w = run_on_pool(
       [job] {
-        const int rc = real().getnameinfo(
-            reinterpret_cast<const sockaddr*>(&job->addr), job->addrlen,
-            job->host.empty() ? nullptr : job->host.data(),
-            static_cast<socklen_t>(job->host.size()),
-            job->serv.empty() ? nullptr : job->serv.data(),
-            static_cast<socklen_t>(job->serv.size()), job->flags);
+        const int rc =
+            real().getnameinfo(reinterpret_cast<const sockaddr*>(&job->addr), job->addrlen,
+                               job->host.empty() ? nullptr : job->host.data(),
+                               static_cast<socklen_t>(job->host.size()),
+                               job->serv.empty() ? nullptr : job->serv.data(),
+                               static_cast<socklen_t>(job->serv.size()), job->flags);
         const int err = errno;
         std::lock_guard<std::mutex> lk(job->lock);
         job->rc = rc;
@@ -158,37 +178,17 @@ int getnameinfo(const struct sockaddr* addr, socklen_t addrlen, char* host, sock
 int gethostbyname2_r(const char* name, int af, struct hostent* ret, char* buf, size_t buflen,
                      struct hostent** result, int* h_errnop) {
   if (!on_fiber()) return real().gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
-  int rc = 0;
-  int err = 0;
-  int herr = 0;
-  const int w = run_on_pool(
-      [&] {
-        rc = real().gethostbyname2_r(name, af, ret, buf, buflen, result, &herr);
-        err = errno;
-      },
-      /*cancellable=*/false);
-  if (w) return w;
-  if (h_errnop) *h_errnop = herr;
-  if (rc != 0) set_errno(err);
-  return rc;
+  return on_pool_r(h_errnop, [&](int* herr) {
+    return real().gethostbyname2_r(name, af, ret, buf, buflen, result, herr);
+  });
 }
 
 int gethostbyname_r(const char* name, struct hostent* ret, char* buf, size_t buflen,
                     struct hostent** result, int* h_errnop) {
   if (!on_fiber()) return real().gethostbyname_r(name, ret, buf, buflen, result, h_errnop);
-  int rc = 0;
-  int err = 0;
-  int herr = 0;
-  const int w = run_on_pool(
-      [&] {
-        rc = real().gethostbyname_r(name, ret, buf, buflen, result, &herr);
-        err = errno;
-      },
-      /*cancellable=*/false);
-  if (w) return w;
-  if (h_errnop) *h_errnop = herr;
-  if (rc != 0) set_errno(err);
-  return rc;
+  return on_pool_r(h_errnop, [&](int* herr) {
+    return real().gethostbyname_r(name, ret, buf, buflen, result, herr);
+  });
 }
 
 int gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* ret, char* buf,
@@ -196,19 +196,9 @@ int gethostbyaddr_r(const void* addr, socklen_t len, int type, struct hostent* r
   if (!on_fiber()) {
     return real().gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
   }
-  int rc = 0;
-  int err = 0;
-  int herr = 0;
-  const int w = run_on_pool(
-      [&] {
-        rc = real().gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, &herr);
-        err = errno;
-      },
-      /*cancellable=*/false);
-  if (w) return w;
-  if (h_errnop) *h_errnop = herr;
-  if (rc != 0) set_errno(err);
-  return rc;
+  return on_pool_r(h_errnop, [&](int* herr) {
+    return real().gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, herr);
+  });
 }
 
 struct hostent* gethostbyname(const char* name) {

@@ -57,6 +57,38 @@ void after_dup(int from, int to) noexcept {
   }
 }
 
+// dup_onto() runs `dup` (dup2 or dup3 of `from` onto `to`). The kernel
+// closes `to` first: its entry is retired before the number changes hands
+// (unless `from` is invalid, when `to` stays untouched).
+template <class Dup>
+int dup_onto(int from, int to, Dup dup) noexcept {
+  if (from != to && any_tracked()) {
+    if (real().fcntl(from, F_GETFD) < 0) return -1;  // EBADF, as the kernel says
+    retire(to);
+  }
+  const int r = dup();
+  if (r >= 0 && from != to && any_tracked()) after_dup(from, r);
+  return r;
+}
+
+// opened() is the tail of every descriptor-creating call the hooks pass
+// straight to libc (open, openat, fopen, epoll_create1, ...): a number the
+// kernel hands out again must not keep a stale entry.
+inline int opened(int fd) noexcept {
+  forget_stale(fd);
+  return fd;
+}
+
+// MODE_ARG reads open()'s optional mode (present with O_CREAT/O_TMPFILE).
+#define WEFT_HOOK_MODE_ARG(flags, mode)  \
+  mode_t mode = 0;                       \
+  if ((flags) & (O_CREAT | O_TMPFILE)) { \
+    va_list ap;                          \
+    va_start(ap, flags);                 \
+    mode = va_arg(ap, mode_t);           \
+    va_end(ap);                          \
+  }
+
 bool is_timeo(int level, int name, bool& rcv) noexcept {
   if (level != SOL_SOCKET) return false;
 #ifdef SO_RCVTIMEO_NEW
@@ -111,9 +143,7 @@ extern "C" {
 
 int socket(int domain, int type, int protocol) noexcept {
   if (!on_fiber()) {
-    const int fd = real().socket(domain, type, protocol);
-    forget_stale(fd);
-    return fd;
+    return opened(real().socket(domain, type, protocol));
   }
   const int fd = real().socket(domain, type | SOCK_NONBLOCK, protocol);
   if (fd >= 0) track_new(fd, socket_kind(type), (type & SOCK_NONBLOCK) != 0);
@@ -158,9 +188,7 @@ int pipe(int fds[2]) noexcept { return pipe2(fds, 0); }
 
 int eventfd(unsigned initval, int flags) noexcept {
   if (!on_fiber()) {
-    const int fd = real().eventfd(initval, flags);
-    forget_stale(fd);
-    return fd;
+    return opened(real().eventfd(initval, flags));
   }
   const int fd = real().eventfd(initval, flags | EFD_NONBLOCK);
   if (fd >= 0) track_new(fd, fd_kind::pollable, (flags & EFD_NONBLOCK) != 0);
@@ -194,62 +222,38 @@ int fclose(FILE* f) {
 // was closed behind the hooks' back, e.g. by glibc or a sanitizer's raw
 // close). They stay untracked until a fiber uses them.
 int open(const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
-  va_end(ap);
-  const int fd = real().open(path, flags, mode);
-  forget_stale(fd);
-  return fd;
+  WEFT_HOOK_MODE_ARG(flags, mode)
+  return opened(real().open(path, flags, mode));
 }
 
 int open64(const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
-  va_end(ap);
-  const int fd = real().open64(path, flags, mode);
-  forget_stale(fd);
-  return fd;
+  WEFT_HOOK_MODE_ARG(flags, mode)
+  return opened(real().open64(path, flags, mode));
 }
 
 int openat(int dir, const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
-  va_end(ap);
-  const int fd = real().openat(dir, path, flags, mode);
-  forget_stale(fd);
-  return fd;
+  WEFT_HOOK_MODE_ARG(flags, mode)
+  return opened(real().openat(dir, path, flags, mode));
 }
 
 int openat64(int dir, const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
-  va_end(ap);
-  const int fd = real().openat64(dir, path, flags, mode);
-  forget_stale(fd);
-  return fd;
+  WEFT_HOOK_MODE_ARG(flags, mode)
+  return opened(real().openat64(dir, path, flags, mode));
 }
 
 FILE* fopen(const char* path, const char* mode) {
   FILE* f = real().fopen(path, mode);
-  if (f) forget_stale(fileno(f));
+  if (f) opened(fileno(f));
   return f;
 }
 
 FILE* fopen64(const char* path, const char* mode) {
   FILE* f = real().fopen64(path, mode);
-  if (f) forget_stale(fileno(f));
+  if (f) opened(fileno(f));
   return f;
 }
 
-int epoll_create1(int flags) noexcept {
-  const int fd = real().epoll_create1(flags);
-  forget_stale(fd);
-  return fd;
-}
+int epoll_create1(int flags) noexcept { return opened(real().epoll_create1(flags)); }
 
 int shutdown(int fd, int how) noexcept { return real().shutdown(fd, how); }
 
@@ -260,30 +264,11 @@ int dup(int fd) noexcept {
 }
 
 int dup2(int from, int to) noexcept {
-  if (from == to || !any_tracked()) {
-    const int r = real().dup2(from, to);
-    if (r >= 0 && from != to && any_tracked()) after_dup(from, r);
-    return r;
-  }
-  // dup2 closes `to` first: retire its entry before the number changes hands.
-  if (fcntl_impl(real().fcntl, from, F_GETFD, 0) < 0) return -1;  // EBADF, `to` untouched
-  retire(to);
-  const int r = real().dup2(from, to);
-  if (r >= 0) after_dup(from, r);
-  return r;
+  return dup_onto(from, to, [&] { return real().dup2(from, to); });
 }
 
 int dup3(int from, int to, int flags) noexcept {
-  if (from == to || !any_tracked()) {
-    const int r = real().dup3(from, to, flags);
-    if (r >= 0 && any_tracked()) after_dup(from, r);
-    return r;
-  }
-  if (fcntl_impl(real().fcntl, from, F_GETFD, 0) < 0) return -1;
-  retire(to);
-  const int r = real().dup3(from, to, flags);
-  if (r >= 0) after_dup(from, r);
-  return r;
+  return dup_onto(from, to, [&] { return real().dup3(from, to, flags); });
 }
 
 int fcntl(int fd, int cmd, ...) {
@@ -322,7 +307,8 @@ int setsockopt(int fd, int level, int name, const void* val, socklen_t len) noex
   const int r = real().setsockopt(fd, level, name, val, len);
   bool rcv = false;
   if (r != 0 || !is_timeo(level, name, rcv) || !val || len < sizeof(timeval)) return r;
-  fd_ref ref = on_fiber() ? weft::hook::detail::find_or_track(fd) : (any_tracked() ? find(fd) : fd_ref());
+  fd_ref ref =
+      on_fiber() ? weft::hook::detail::find_or_track(fd) : (any_tracked() ? find(fd) : fd_ref());
   if (!ref) return r;
   const auto* tv = static_cast<const timeval*>(val);
   const std::int64_t ns = tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
@@ -335,3 +321,5 @@ int getsockopt(int fd, int level, int name, void* val, socklen_t* len) noexcept 
 }
 
 }  // extern "C"
+
+#undef WEFT_HOOK_MODE_ARG

@@ -27,11 +27,10 @@ using weft::hook::detail::set_errno;
 
 namespace {
 
-// fast_path() is true when a call can go straight to libc: off a fiber,
-// on a descriptor the hooks never made non-blocking.
-inline bool fast_path() noexcept {
-  return !weft::hook::detail::on_fiber() && !weft::hook::detail::any_tracked();
-}
+// direct() is true when a call can go straight to libc: off a fiber
+// (`fiber` is on_fiber(), read once per call), on a descriptor the hooks
+// never made non-blocking.
+inline bool direct(bool fiber) noexcept { return !fiber && !weft::hook::detail::any_tracked(); }
 
 std::size_t iov_total(const iovec* iov, int cnt) noexcept {
   std::size_t n = 0;
@@ -100,22 +99,25 @@ bool dontwait(int flags) noexcept { return (flags & MSG_DONTWAIT) != 0; }
 extern "C" {
 
 ssize_t read(int fd, void* buf, size_t n) {
-  if (fast_path()) return real().read(fd, buf, n);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber)) return real().read(fd, buf, n);
+  call_ctx c = open_call(fd, fiber);
   auto op = [&] { return real().read(fd, buf, n); };
   return run_io(c, io_dir::read, op, n);
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int cnt) {
-  if (fast_path()) return real().readv(fd, iov, cnt);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber)) return real().readv(fd, iov, cnt);
+  call_ctx c = open_call(fd, fiber);
   auto op = [&] { return real().readv(fd, iov, cnt); };
   return run_io(c, io_dir::read, op, iov_total(iov, cnt));
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
-  if (fast_path() || dontwait(flags)) return real().recv(fd, buf, n, flags);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber) || dontwait(flags)) return real().recv(fd, buf, n, flags);
+  call_ctx c = open_call(fd, fiber);
   if ((flags & MSG_WAITALL) && c.mode == call_mode::emulate &&
       c.ref->kind == fd_kind::stream_socket) {
     return read_all(c, static_cast<char*>(buf), n, flags);
@@ -124,10 +126,10 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
   return run_io(c, io_dir::read, op, (flags & MSG_PEEK) ? 0 : n);
 }
 
-ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr,
-                 socklen_t* len) {
-  if (fast_path() || dontwait(flags)) return real().recvfrom(fd, buf, n, flags, addr, len);
-  call_ctx c = open_call(fd);
+ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, socklen_t* len) {
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber) || dontwait(flags)) return real().recvfrom(fd, buf, n, flags, addr, len);
+  call_ctx c = open_call(fd, fiber);
   if ((flags & MSG_WAITALL) && !addr && c.mode == call_mode::emulate &&
       c.ref->kind == fd_kind::stream_socket) {
     return read_all(c, static_cast<char*>(buf), n, flags);
@@ -137,30 +139,33 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr,
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
-  if (fast_path() || dontwait(flags)) return real().recvmsg(fd, msg, flags);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber) || dontwait(flags)) return real().recvmsg(fd, msg, flags);
+  call_ctx c = open_call(fd, fiber);
   auto op = [&] { return real().recvmsg(fd, msg, flags); };
   return run_io(c, io_dir::read, op);
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {
-  if (fast_path()) return real().write(fd, buf, n);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber)) return real().write(fd, buf, n);
+  call_ctx c = open_call(fd, fiber);
   iovec one{const_cast<void*>(buf), n};
-  return write_iov(c, &one, 1, [&](const iovec* v, int) {
-    return real().write(fd, v->iov_base, v->iov_len);
-  });
+  return write_iov(c, &one, 1,
+                   [&](const iovec* v, int) { return real().write(fd, v->iov_base, v->iov_len); });
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int cnt) {
-  if (fast_path()) return real().writev(fd, iov, cnt);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber)) return real().writev(fd, iov, cnt);
+  call_ctx c = open_call(fd, fiber);
   return write_iov(c, iov, cnt, [&](const iovec* v, int k) { return real().writev(fd, v, k); });
 }
 
 ssize_t send(int fd, const void* buf, size_t n, int flags) {
-  if (fast_path() || dontwait(flags)) return real().send(fd, buf, n, flags);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber) || dontwait(flags)) return real().send(fd, buf, n, flags);
+  call_ctx c = open_call(fd, fiber);
   iovec one{const_cast<void*>(buf), n};
   return write_iov(c, &one, 1, [&](const iovec* v, int) {
     return real().send(fd, v->iov_base, v->iov_len, flags);
@@ -169,8 +174,9 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
 
 ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* addr,
                socklen_t len) {
-  if (fast_path() || dontwait(flags)) return real().sendto(fd, buf, n, flags, addr, len);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber) || dontwait(flags)) return real().sendto(fd, buf, n, flags, addr, len);
+  call_ctx c = open_call(fd, fiber);
   iovec one{const_cast<void*>(buf), n};
   return write_iov(c, &one, 1, [&](const iovec* v, int) {
     return real().sendto(fd, v->iov_base, v->iov_len, flags, addr, len);
@@ -178,27 +184,26 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockad
 }
 
 ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
-  if (fast_path() || dontwait(flags)) return real().sendmsg(fd, msg, flags);
-  call_ctx c = open_call(fd);
-  const bool first = true;
-  (void)first;
-  return write_iov(c, msg->msg_iov, static_cast<int>(msg->msg_iovlen),
-                   [&](const iovec* v, int k) {
-                     msghdr m = *msg;
-                     if (v != msg->msg_iov) {
-                       // A continuation: ancillary data went with the first part.
-                       m.msg_control = nullptr;
-                       m.msg_controllen = 0;
-                     }
-                     m.msg_iov = const_cast<iovec*>(v);
-                     m.msg_iovlen = static_cast<std::size_t>(k);
-                     return real().sendmsg(fd, &m, flags);
-                   });
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber) || dontwait(flags)) return real().sendmsg(fd, msg, flags);
+  call_ctx c = open_call(fd, fiber);
+  return write_iov(c, msg->msg_iov, static_cast<int>(msg->msg_iovlen), [&](const iovec* v, int k) {
+    msghdr m = *msg;
+    if (v != msg->msg_iov) {
+      // A continuation: ancillary data went with the first part.
+      m.msg_control = nullptr;
+      m.msg_controllen = 0;
+    }
+    m.msg_iov = const_cast<iovec*>(v);
+    m.msg_iovlen = static_cast<std::size_t>(k);
+    return real().sendmsg(fd, &m, flags);
+  });
 }
 
 int connect(int fd, const struct sockaddr* addr, socklen_t len) {
-  if (fast_path()) return real().connect(fd, addr, len);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber)) return real().connect(fd, addr, len);
+  call_ctx c = open_call(fd, fiber);
   if (c.mode != call_mode::emulate) {
     if (c.mode == call_mode::wait_then) c.ref.reset();
     return real().connect(fd, addr, len);
@@ -216,6 +221,7 @@ int connect(int fd, const struct sockaddr* addr, socklen_t len) {
       set_errno(w == EAGAIN ? EINPROGRESS : w);
       return -1;
     }
+    if (!c.ref) return -1;  // out of memory renewing the entry (errno ENOMEM next time)
     snap = c.ref->src.snapshot(io_dir::write);
   }
   int err = 0;
@@ -229,8 +235,9 @@ int connect(int fd, const struct sockaddr* addr, socklen_t len) {
 }
 
 int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
-  if (fast_path()) return real().accept4(fd, addr, len, flags);
-  call_ctx c = open_call(fd);
+  const bool fiber = weft::hook::detail::on_fiber();
+  if (direct(fiber)) return real().accept4(fd, addr, len, flags);
+  call_ctx c = open_call(fd, fiber);
   // On a fiber the new socket is born non-blocking in the kernel, and the
   // program's view (SOCK_NONBLOCK or not) is recorded.
   const int kflags = c.fiber ? (flags | SOCK_NONBLOCK) : flags;
@@ -257,8 +264,8 @@ ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
   return recv(fd, buf, n, flags);
 }
 
-ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags,
-                       struct sockaddr* addr, socklen_t* len) {
+ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, struct sockaddr* addr,
+                       socklen_t* len) {
   if (n > buflen) __chk_fail();
   return recvfrom(fd, buf, n, flags, addr, len);
 }

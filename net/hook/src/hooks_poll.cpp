@@ -12,6 +12,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include <array>
 #include <climits>
 #include <vector>
 
@@ -20,7 +21,6 @@
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/detail/hook_support.hpp"
 #include "weft/fibers/detail/io_source.hpp"
-#include "weft/fibers/time.hpp"
 
 using weft::hook::detail::fd_ref;
 using weft::hook::detail::get_errno;
@@ -45,17 +45,30 @@ std::int64_t deadline_after_ts(const timespec* ts) noexcept {
       now_ns(), std::chrono::seconds(ts->tv_sec) + std::chrono::nanoseconds(ts->tv_nsec));
 }
 
-// sleep_until() parks until `deadline` (nothing to poll). Returns 0, or the
-// errno of a cancellation.
-int sleep_until(std::int64_t deadline) noexcept {
-  weft::detail::thread_hold hold;
-  try {
-    weft::time::detail::sleep_until_ns(deadline);
-    return 0;
-  } catch (...) {
-    return cancel_errno();
+// small_buffer holds N elements inline and more on the heap: a poll over a
+// few descriptors (libpq's, libcurl's) allocates nothing.
+template <class T, std::size_t N>
+class small_buffer {
+ public:
+  // resize() makes room for n elements; false when out of memory.
+  bool resize(std::size_t n) noexcept {
+    if (n <= N) return true;
+    try {
+      heap_.resize(n);
+    } catch (...) {
+      return false;
+    }
+    p_ = heap_.data();
+    return true;
   }
-}
+  T& operator[](std::size_t i) noexcept { return p_[i]; }
+  T* data() noexcept { return p_; }
+
+ private:
+  std::array<T, N> inline_{};
+  std::vector<T> heap_;
+  T* p_ = inline_.data();
+};
 }  // namespace
 
 // poll_on_fiber() is poll(2) for a fiber, with a deadline on the runtime
@@ -67,31 +80,29 @@ int poll_on_fiber(pollfd* fds, nfds_t n, std::int64_t deadline, const sigset_t* 
   if (r != 0) return r;
   if (deadline != kNoDeadline && deadline <= now_ns()) return 0;
   if (n == 0) {
-    if (const int e = sleep_until(deadline)) {
+    if (const int e = park_until(deadline)) {
       set_errno(e);
       return -1;
     }
     return 0;
   }
-  std::vector<fd_ref> refs;
-  std::vector<weft::detail::io_interest> items;
-  try {
-    refs.reserve(n);
-    items.reserve(n * 2);
-  } catch (...) {
+  small_buffer<fd_ref, 8> refs;
+  small_buffer<weft::detail::io_interest, 16> items;
+  if (!refs.resize(n) || !items.resize(2 * n)) {
     set_errno(ENOMEM);
     return -1;
   }
+  std::size_t nrefs = 0;
   for (nfds_t i = 0; i < n; ++i) {
     if (fds[i].fd < 0) continue;
     fd_ref ref = find_or_track(fds[i].fd);
+    if (ref) refresh_if_foreign(fds[i].fd, ref);  // registered with an ended runtime
     if (!ref || !ref->pollable()) {
       // Not trackable (a number past the table, a character device the
       // reactor cannot watch but poll(2) called not ready): wait in the
-      // kernel, as libc does.
-      // The worker blocks here, up to the caller's timeout (rare: a
-      // terminal, a serial port).
-      refs.clear();
+      // kernel, as libc does. The worker blocks here, up to the caller's
+      // timeout (rare: a terminal, a serial port).
+      for (std::size_t k = 0; k < nrefs; ++k) refs[k].reset();
       if (deadline == kNoDeadline) return real().ppoll(fds, n, nullptr, sigmask);
       std::int64_t left = deadline - now_ns();
       if (left < 0) left = 0;
@@ -99,10 +110,10 @@ int poll_on_fiber(pollfd* fds, nfds_t n, std::int64_t deadline, const sigset_t* 
                         static_cast<long>(left % 1000000000LL)};
       return real().ppoll(fds, n, &ts, sigmask);
     }
-    refs.push_back(std::move(ref));
+    refs[nrefs++] = std::move(ref);
   }
   for (;;) {
-    items.clear();
+    std::size_t nitems = 0;
     std::size_t k = 0;
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].fd < 0) continue;
@@ -111,24 +122,22 @@ int poll_on_fiber(pollfd* fds, nfds_t n, std::int64_t deadline, const sigset_t* 
       const bool wants_write = (ev & (POLLOUT | POLLWRNORM | POLLWRBAND)) != 0;
       const bool wants_read = (ev & ~(POLLOUT | POLLWRNORM | POLLWRBAND)) != 0 || !wants_write;
       // Errors and hang-ups arrive as read edges as well.
-      if (wants_read) items.push_back({src, io_dir::read, src->snapshot(io_dir::read)});
-      if (wants_write) items.push_back({src, io_dir::write, src->snapshot(io_dir::write)});
+      if (wants_read) items[nitems++] = {src, io_dir::read, src->snapshot(io_dir::read)};
+      if (wants_write) items[nitems++] = {src, io_dir::write, src->snapshot(io_dir::write)};
     }
     r = check();
     if (r != 0) return r;
     if (deadline != kNoDeadline && deadline <= now_ns()) return 0;
     try {
       weft::detail::thread_hold hold;
-      auto w = weft::detail::wait_any(items.data(), items.size(), deadline);
+      auto w = weft::detail::wait_any(items.data(), nitems, deadline);
       if (!w) {
         if (w.error() == weft::make_error_code(weft::errc::timeout)) return check();
         set_errno(w.error().category() == std::generic_category() ? w.error().value() : ENOMEM);
         return -1;
       }
     } catch (...) {
-      const int e = cancel_errno();
-      refs.clear();
-      set_errno(e);
+      set_errno(cancel_errno());
       return -1;
     }
   }

@@ -11,8 +11,6 @@
 #include "call.hpp"
 #include "real.hpp"
 #include "weft/fibers/detail/deadline.hpp"
-#include "weft/fibers/detail/hook_support.hpp"
-#include "weft/fibers/time.hpp"
 
 using weft::hook::detail::on_fiber;
 using weft::hook::detail::real;
@@ -30,20 +28,13 @@ bool valid(const timespec* ts) noexcept {
 int park_for(std::int64_t ns, std::int64_t* left_ns) noexcept {
   const std::int64_t deadline =
       weft::detail::deadline_after_ns(weft::hook::detail::now_ns(), std::chrono::nanoseconds(ns));
-  weft::detail::thread_hold hold;  // resume on this thread (docs/hooks.md)
-  try {
-    weft::time::detail::sleep_until_ns(deadline);
-    return 0;
-  } catch (...) {
-    const int e = weft::hook::detail::cancel_errno();
-    if (left_ns) {
-      const std::int64_t left = deadline == weft::detail::no_deadline
-                                    ? ns
-                                    : deadline - weft::hook::detail::now_ns();
-      *left_ns = left > 0 ? left : 0;
-    }
-    return e;
+  const int e = weft::hook::detail::park_until(deadline);
+  if (e && left_ns) {
+    const std::int64_t left =
+        deadline == weft::detail::no_deadline ? ns : deadline - weft::hook::detail::now_ns();
+    *left_ns = left > 0 ? left : 0;
   }
+  return e;
 }
 
 std::int64_t to_ns(const timespec& ts) noexcept {

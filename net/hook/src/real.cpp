@@ -12,11 +12,11 @@ namespace weft::hook::detail {
 namespace {
 real_table resolve() noexcept {
   real_table t;
-#define WEFT_HOOK_RESOLVE(name, ret, params)                                       \
-  t.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));               \
-  if (!t.name) {                                                                   \
+#define WEFT_HOOK_RESOLVE(name, ret, params)                                        \
+  t.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));                \
+  if (!t.name) {                                                                    \
     std::fputs("weft::hook: libc has no " #name "; cannot interpose it\n", stderr); \
-    std::abort();                                                                  \
+    std::abort();                                                                   \
   }
   WEFT_HOOK_FUNCTIONS(WEFT_HOOK_RESOLVE)
 #undef WEFT_HOOK_RESOLVE

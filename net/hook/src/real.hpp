@@ -60,10 +60,10 @@
   X(setsockopt, int, (int, int, int, const void*, socklen_t))                                    \
   X(getsockopt, int, (int, int, int, void*, socklen_t*))                                         \
   X(getaddrinfo, int, (const char*, const char*, const struct addrinfo*, struct addrinfo**))     \
-  X(getnameinfo, int, (const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int)) \
+  X(getnameinfo, int,                                                                            \
+    (const struct sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int))                \
   X(gethostbyname, struct hostent*, (const char*))                                               \
-  X(gethostbyname_r, int,                                                                        \
-    (const char*, struct hostent*, char*, size_t, struct hostent**, int*))                       \
+  X(gethostbyname_r, int, (const char*, struct hostent*, char*, size_t, struct hostent**, int*)) \
   X(gethostbyname2_r, int,                                                                       \
     (const char*, int, struct hostent*, char*, size_t, struct hostent**, int*))                  \
   X(gethostbyaddr, struct hostent*, (const void*, socklen_t, int))                               \
