@@ -29,7 +29,39 @@ struct relock_access {
   static void lock(weft::sync::mutex& m);
   static void lock(weft::sync::rwlock& l);
   static void lock_shared(weft::sync::rwlock& l);
+  // The templates take weft's other lock types (weft::compat's recursive
+  // mutexes): a type that befriends relock_access and has a private
+  // lock_uncancellable() / lock_shared_uncancellable().
+  template <class M>
+  static auto lock(M& m) -> decltype(m.lock_uncancellable()) {
+    m.lock_uncancellable();
+  }
+  template <class M>
+  static auto lock_shared(M& m) -> decltype(m.lock_shared_uncancellable()) {
+    m.lock_shared_uncancellable();
+  }
 };
+
+// weft_lockable is a lock type relock_access can re-lock without a
+// cancellation point: weft::sync::mutex, rwlock, a class derived from them,
+// or a type with the hooks above.
+template <class M>
+concept weft_lockable = requires(M& m) {
+  relock_access::lock(m);
+};
+template <class M>
+concept weft_shared_lockable = requires(M& m) {
+  relock_access::lock_shared(m);
+};
+
+template <class Lock>
+inline constexpr bool is_unique_lock_v = false;
+template <class M>
+inline constexpr bool is_unique_lock_v<std::unique_lock<M>> = true;
+template <class Lock>
+inline constexpr bool is_shared_lock_v = false;
+template <class M>
+inline constexpr bool is_shared_lock_v<std::shared_lock<M>> = true;
 
 // cv_core keeps the waiters of one condition variable, in FIFO order.
 class cv_core {
@@ -60,18 +92,24 @@ class cv_core {
 // with lk.lock() for any other lockable.
 template <class Lock>
 void relock(Lock& lk) {
-  if constexpr (std::is_same_v<Lock, weft::sync::mutex> ||
-                std::is_same_v<Lock, weft::sync::rwlock>) {
+  if constexpr (weft_lockable<Lock>) {
     relock_access::lock(lk);
-  } else if constexpr (std::is_same_v<Lock, std::unique_lock<weft::sync::mutex>> ||
-                       std::is_same_v<Lock, std::unique_lock<weft::sync::rwlock>>) {
-    auto* m = lk.release();
-    relock_access::lock(*m);
-    lk = Lock(*m, std::adopt_lock);
-  } else if constexpr (std::is_same_v<Lock, std::shared_lock<weft::sync::rwlock>>) {
-    auto* m = lk.release();
-    relock_access::lock_shared(*m);
-    lk = Lock(*m, std::adopt_lock);
+  } else if constexpr (is_unique_lock_v<Lock>) {
+    if constexpr (weft_lockable<typename Lock::mutex_type>) {
+      auto* m = lk.release();
+      relock_access::lock(*m);
+      lk = Lock(*m, std::adopt_lock);
+    } else {
+      lk.lock();
+    }
+  } else if constexpr (is_shared_lock_v<Lock>) {
+    if constexpr (weft_shared_lockable<typename Lock::mutex_type>) {
+      auto* m = lk.release();
+      relock_access::lock_shared(*m);
+      lk = Lock(*m, std::adopt_lock);
+    } else {
+      lk.lock();
+    }
   } else {
     lk.lock();
   }
