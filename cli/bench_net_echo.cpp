@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // fiber-bench echo: TCP echo on 127.0.0.1, a weft::net server (one fiber per
-// connection) next to a raw-libevent server, both driven by the same
-// single-threaded epoll client in its own std::thread: 100 connections x
-// 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
+// connection) next to a raw-libevent server and, with --hooked, a
+// thread-per-connection server of plain POSIX calls on fibers through
+// weft::hook (tpc_server.hpp), all driven by the same single-threaded epoll
+// client in its own std::thread: 100 connections x 5,000 round trips of 64
+// bytes. `--server-only` serves until SIGINT/SIGTERM.
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,9 +24,11 @@
 #include "bench_common.hpp"
 #include "echo_client.hpp"
 #include "echo_libevent_server.hpp"
+#include "tpc_server.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/join_set.hpp"
 #include "weft/fibers/runtime.hpp"
+#include "weft/fibers/spawn.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net.hpp"
 
@@ -45,6 +49,9 @@ constexpr std::uint64_t kMaxSize = 1 << 20;
 // kSpareDescriptors: what the runtimes, the servers and stdio need besides
 // the connections.
 constexpr std::uint64_t kSpareDescriptors = 64;
+// kBacklog: the hooked server's listen(2) backlog (the kernel caps it at
+// net.core.somaxconn), as weft::net's listener asks for.
+constexpr int kBacklog = 4096;
 
 // serve_connection() echoes whatever arrives until EOF or an error.
 void serve_connection(weft::net::tcp_stream s) {
@@ -132,8 +139,9 @@ class echo_workload final : public workload {
            "libevent server with as many event_base threads, each driven by one "
            "single-threaded epoll client: --connections connections x --round-trips round trips "
            "of --size bytes (default: 1 worker, then 2; docs/benchmarks.md target >= 0.95x "
-           "libevent's round trips/s, p99 <= libevent's). --server-only serves until "
-           "SIGINT/SIGTERM";
+           "libevent's round trips/s, p99 <= libevent's). --hooked adds a thread-per-connection "
+           "server of plain POSIX calls on fibers through weft::hook (target >= 0.9x weft::net's "
+           "round trips/s). --server-only serves until SIGINT/SIGTERM";
   }
   std::vector<int> default_threads() const override { return {1, 2}; }
   const char* reference_impl() const noexcept override { return "libevent"; }
@@ -159,12 +167,21 @@ class echo_workload final : public workload {
         ->capture_default_str()
         ->check(integer_in(1, kMaxSize))
         ->excludes(server_only);
+    sub.add_flag("--hooked", hooked_,
+                 "also run the thread-per-connection server (socket/bind/listen/accept/recv/send, "
+                 "weft::spawn per connection, the calls parked by weft::hook; impl=weft-hook) "
+                 "after each weft::net run, before libevent's")
+        ->excludes(server_only);
     sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
         ->capture_default_str()
         ->check(integer_in(0, 65535))
         ->needs(server_only);
     sub.callback([this] {
       if (server_only_) return;
+      if (hooked_ && !hook_linked()) {
+        throw CLI::ValidationError(
+            "--hooked", "this fiber-bench is built without weft::hook (use fiber-bench-hook)");
+      }
       if (connections_ * round_trips_ > kMaxSamples) {
         throw CLI::ValidationError(
             "--connections x --round-trips",
@@ -210,6 +227,50 @@ class echo_workload final : public workload {
     }
     client.join();
     return finish(weft_result(name(), threads), load);
+  }
+
+  std::vector<std::string> peer_impls() const override {
+    if (hooked_) return {"weft-hook"};
+    return {};
+  }
+
+  // run_peer() runs the thread-per-connection server on `threads` workers:
+  // the listener is opened on a fiber (so socket() is hooked too) and
+  // closed once the client thread, which stops it, has ended.
+  result run_peer(std::size_t, int threads) override {
+    const echo_load_config cfg = load_config(0);
+    weft::runtime rt = make_runtime(threads);
+    echo_load_result load;
+    tpc_stats st;
+    std::thread client;
+    int lfd = -1;
+    const auto close_listener = [&] {
+      if (client.joinable()) client.join();
+      if (lfd >= 0) ::close(lfd);
+    };
+    try {
+      rt.block_on([&] {
+        lfd = tpc_listen(0, kBacklog);
+        const std::uint16_t port = tpc_port(lfd);
+        client = std::thread([&cfg, &load, fd = lfd, port] {
+          echo_load_config c = cfg;
+          c.port = port;
+          load = run_echo_load(c);
+          tpc_stop(fd);
+        });
+        serve_tpc(lfd, st, [&st](int fd) { return weft::spawn([fd, &st] { tpc_echo(fd, st); }); });
+      });
+    } catch (...) {
+      close_listener();
+      throw;
+    }
+    close_listener();
+    result r = weft_result(name(), threads);
+    r.impl = "weft-hook";
+    // A server failure fails the check, reported beside the client's own.
+    if (!st.error.empty())
+      load.error += (load.error.empty() ? "server: " : "; server: ") + st.error;
+    return finish(std::move(r), load);
   }
 
   // run_reference() runs the raw-libevent server with max(threads, 1)
@@ -335,6 +396,7 @@ class echo_workload final : public workload {
   std::uint64_t round_trips_ = kRoundTrips;
   std::uint64_t size_ = kSize;
   bool server_only_ = false;
+  bool hooked_ = false;
   std::uint64_t port_ = 0;
 };
 

@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
     };
     weft_bench::set_hang_handler(summary);
     for (auto& w : workloads) {
+      if (!w->in_suite()) continue;
       if (quick) w->set_quick();
       weft_bench::run_workload(*w, o, rep);
     }
