@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "hook_test_support.hpp"
@@ -290,6 +291,46 @@ TEST_CASE("hook: close() wakes a fiber parked on the descriptor with EBADF", "[h
       ::close(d);
     }
   });
+}
+
+// After a short read of a stream socket the next read parks without asking
+// the kernel first (the buffer was drained; weft::net does the same): it
+// must still see data written later, EOF that came with the last bytes,
+// and bytes a peek left in place.
+TEST_CASE("hook: a read after a short read waits for the next data, EOF or peeked bytes",
+          "[hook]") {
+  for (int workers : {0, 1, 2}) {
+    INFO(weft_test::flavour_name(workers));
+    auto rt = weft_test::make_runtime(workers);
+    rt.block_on([] {
+      auto [a, b] = hook_test::stream_pair();
+      auto r = weft::time::timeout(5s, [a = a, b = b] {
+        char x[64];
+        REQUIRE(::write(b, "abc", 3) == 3);
+        CHECK(::recv(a, x, sizeof x, 0) == 3);  // short: the buffer is drained
+        std::thread later([b] {
+          std::this_thread::sleep_for(20ms);
+          REQUIRE(::write(b, "defgh", 5) == 5);
+        });
+        CHECK(::read(a, x, sizeof x) == 5);  // parked, woken by the data
+        later.join();
+        // A peek that returns less than asked leaves the bytes there.
+        REQUIRE(::write(b, "ij", 2) == 2);
+        std::this_thread::sleep_for(5ms);
+        CHECK(::recv(a, x, sizeof x, MSG_PEEK) == 2);
+        CHECK(::recv(a, x, sizeof x, 0) == 2);
+        // The last bytes and EOF in one edge: the short read, then EOF.
+        REQUIRE(::write(b, "k", 1) == 1);
+        ::close(b);
+        std::this_thread::sleep_for(5ms);
+        CHECK(::recv(a, x, sizeof x, 0) == 1);
+        CHECK(::recv(a, x, sizeof x, 0) == 0);
+        return 0;
+      });
+      CHECK(r);
+      ::close(a);
+    });
+  }
 }
 
 TEST_CASE("hook: thread-per-connection echo over plain POSIX calls", "[hook]") {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <mutex>
@@ -114,7 +115,15 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
   }
 }
 
-ssize_t run_io(call_ctx& c, io_dir d, op_ref op) noexcept {
+std::size_t stream_want(const call_ctx& c, std::size_t n, int flags) noexcept {
+  // A peek leaves the bytes there; out-of-band, error-queue and truncating
+  // reads do not read the stream's buffer the same way.
+  constexpr int kNotConsuming = MSG_PEEK | MSG_OOB | MSG_ERRQUEUE | MSG_TRUNC;
+  if (!c.fiber || c.mode != call_mode::emulate || (flags & kNotConsuming) != 0) return 0;
+  return c.ref->kind == fd_kind::stream_socket ? n : 0;
+}
+
+ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t stream_want) noexcept {
   switch (c.mode) {
     case call_mode::direct:
       return op();
@@ -162,10 +171,16 @@ ssize_t run_io(call_ctx& c, io_dir d, op_ref op) noexcept {
   bool deadline_set = false;
   for (;;) {
     const std::uint32_t snap = c.ref->src.snapshot(d);
-    const ssize_t r = op();
-    if (r >= 0) return r;
-    const int e = get_errno();
-    if (e != EAGAIN && e != EWOULDBLOCK) return -1;  // errno is still e
+    // The last read drained the buffer and no edge came since: the call
+    // would say EAGAIN.
+    const bool drained = stream_want != 0 && c.ref->src.known_drained(d, snap);
+    if (!drained) {
+      const ssize_t r = op();
+      if (r > 0 && static_cast<std::size_t>(r) < stream_want) c.ref->src.note_drained(d, snap);
+      if (r >= 0) return r;
+      const int e = get_errno();
+      if (e != EAGAIN && e != EWOULDBLOCK) return -1;  // errno is still e
+    }
     if (!deadline_set) {
       deadline = deadline_for(c, d);
       deadline_set = true;

@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -78,7 +79,17 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
 // run_io() performs `op` (the real, non-blocking syscall; returns -1 with
 // errno on failure) on `c` in direction `d`, waiting as the mode says.
 // Returns op's result; on -1 errno holds the error.
-ssize_t run_io(call_ctx& c, io_dir d, op_ref op) noexcept;
+// `stream_want` (a read of a stream socket that consumes what it reads, on
+// a fiber: not MSG_PEEK, MSG_OOB, ...): the bytes asked for. A shorter read means the
+// socket's buffer was drained, so the next read parks at once instead of
+// paying a syscall for EAGAIN, as weft::net's reads do (an edge always
+// follows new data, EOF or an error; a hang-up is sticky).
+ssize_t run_io(call_ctx& c, io_dir d, op_ref op, std::size_t stream_want = 0) noexcept;
+
+// stream_want() is what a read of `n` bytes with `flags` on `c` passes as
+// run_io()'s stream_want: n for a consuming read of a managed stream socket
+// on a fiber, else 0.
+std::size_t stream_want(const call_ctx& c, std::size_t n, int flags) noexcept;
 
 // run_on_pool() runs `f` on the runtime's blocking pool and waits for it
 // without blocking the worker. With `cancellable`, an abort or expired

@@ -24,6 +24,7 @@ using weft::hook::detail::open_call;
 using weft::hook::detail::real;
 using weft::hook::detail::run_io;
 using weft::hook::detail::set_errno;
+using weft::hook::detail::stream_want;
 
 namespace {
 
@@ -103,14 +104,14 @@ ssize_t read(int fd, void* buf, size_t n) {
   if (fast_path()) return real().read(fd, buf, n);
   call_ctx c = open_call(fd);
   auto op = [&] { return real().read(fd, buf, n); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, stream_want(c, n, 0));
 }
 
 ssize_t readv(int fd, const struct iovec* iov, int cnt) {
   if (fast_path()) return real().readv(fd, iov, cnt);
   call_ctx c = open_call(fd);
   auto op = [&] { return real().readv(fd, iov, cnt); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, stream_want(c, iov_total(iov, cnt), 0));
 }
 
 ssize_t recv(int fd, void* buf, size_t n, int flags) {
@@ -121,7 +122,7 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
     return read_all(c, static_cast<char*>(buf), n, flags);
   }
   auto op = [&] { return real().recv(fd, buf, n, flags); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, stream_want(c, n, flags));
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr,
@@ -133,7 +134,7 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr,
     return read_all(c, static_cast<char*>(buf), n, flags);
   }
   auto op = [&] { return real().recvfrom(fd, buf, n, flags, addr, len); };
-  return run_io(c, io_dir::read, op);
+  return run_io(c, io_dir::read, op, stream_want(c, n, flags));
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
