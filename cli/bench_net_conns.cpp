@@ -260,6 +260,9 @@ class conns_workload final : public workload {
     trim_heap();
     const std::int64_t rss_before = rss_kb();
     const std::int64_t kstack_before = kernel_stack_kb();
+    // The server's CPU (this process: the client is another one), from the
+    // first accept to the last join: thread or fiber creation included.
+    const double cpu_before = cpu_seconds();
 
     std::exception_ptr server_error;
     std::thread acceptor([&] {
@@ -283,6 +286,7 @@ class conns_workload final : public workload {
     ::close(pfd[0]);
     tpc_stop(lfd);
     acceptor.join();
+    const double cpu_s = cpu_seconds() - cpu_before;
     ::close(lfd);
     rt.reset();
     if (server_error) std::rethrow_exception(server_error);
@@ -332,6 +336,8 @@ class conns_workload final : public workload {
               ? static_cast<double>(kstack_open - kstack_before) / n
               : 0.0,
           2);
+    r.add("server_cpu_us_per_rt",
+          cs.round_trips > 0 ? cpu_s * 1e6 / static_cast<double>(cs.round_trips) : 0.0, 2);
     r.add("connections", static_cast<std::int64_t>(current_), agg::param);
     r.add("size", static_cast<std::int64_t>(size_), agg::param);
     if (!fibers) r.add_tail("stack", fmt::format("{}k", default_thread_stack_kb()));
