@@ -32,8 +32,9 @@ double seconds_since(steady::time_point t0) noexcept {
 }
 
 namespace {
-std::int64_t status_kb(const char* key) noexcept {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
+// proc_kb() is the value of a `Key: N kB` line of a /proc file (-1 if absent).
+std::int64_t proc_kb(const char* path, const char* key) noexcept {
+  std::FILE* f = std::fopen(path, "r");
   if (!f) return -1;
   char line[256];
   const std::size_t n = std::strlen(key);
@@ -49,9 +50,11 @@ std::int64_t status_kb(const char* key) noexcept {
 }
 }  // namespace
 
-std::int64_t rss_kb() noexcept { return status_kb("VmRSS"); }
+std::int64_t rss_kb() noexcept { return proc_kb("/proc/self/status", "VmRSS"); }
 
-std::int64_t peak_rss_kb() noexcept { return status_kb("VmHWM"); }
+std::int64_t peak_rss_kb() noexcept { return proc_kb("/proc/self/status", "VmHWM"); }
+
+std::int64_t kernel_stack_kb() noexcept { return proc_kb("/proc/meminfo", "KernelStack"); }
 
 std::int64_t maxrss_kb() noexcept {
   rusage ru{};
@@ -315,32 +318,42 @@ void run_workload(workload& w, const common_options& opts, reporter& rep) {
   const std::string note = w.note(!opts.baseline.empty());
   if (!note.empty()) fmt::print(stderr, "fiber-bench: {}: {}\n", w.name(), note);
   const std::size_t repeat = std::max<std::size_t>(opts.repeat, 1);
-  for (int t : threads) {
-    std::vector<config> configs;
-    configs.emplace_back(fmt::format("{} weft threads={}", w.name(), weft_threads(t)),
-                         [&w, t] { return w.run_weft(t); });
-    if (w.reference_impl() && !opts.no_reference) {
-      configs.emplace_back(
-          fmt::format("{} {} threads={}", w.name(), w.reference_impl(), weft_threads(t)),
-          [&w, t] { return w.run_reference(t); });
-    }
-    if (!opts.baseline.empty()) {
-      const boost_algo a = t <= 1                             ? boost_algo::round_robin
-                           : opts.baseline == "work_stealing" ? boost_algo::work_stealing
-                                                              : boost_algo::shared_work;
-      const std::size_t n = t <= 1 ? 1 : static_cast<std::size_t>(t);
-      configs.emplace_back(fmt::format("{} {} threads={}", w.name(), boost_impl_name(a), n),
-                           [&w, a, n] { return w.run_boost(a, n); });
-    }
-    // Repetitions alternate (weft, baseline, weft, baseline, ...) so that a
-    // drift of the machine's load touches both sides alike.
-    for (std::size_t i = 0; i < repeat; ++i) {
-      for (config& c : configs) {
-        if (!c.skipped) run_once(c, rep, opts.time_limit, i, repeat);
+  const std::vector<std::string> peers = w.peer_impls();
+  for (std::size_t s = 0; s < w.sweep_size(); ++s) {
+    w.select_sweep(s);
+    const std::string at = w.sweep_label().empty() ? "" : " " + w.sweep_label();
+    for (int t : threads) {
+      std::vector<config> configs;
+      configs.emplace_back(fmt::format("{} weft threads={}{}", w.name(), weft_threads(t), at),
+                           [&w, t] { return w.run_weft(t); });
+      for (std::size_t p = 0; p < peers.size(); ++p) {
+        configs.emplace_back(
+            fmt::format("{} {} threads={}{}", w.name(), peers[p], weft_threads(t), at),
+            [&w, p, t] { return w.run_peer(p, t); });
       }
-    }
-    for (const config& c : configs) {
-      if (!c.runs.empty()) rep.emit(combine(c.runs, repeat > 1));
+      if (w.reference_impl() && !opts.no_reference) {
+        configs.emplace_back(
+            fmt::format("{} {} threads={}{}", w.name(), w.reference_impl(), weft_threads(t), at),
+            [&w, t] { return w.run_reference(t); });
+      }
+      if (!opts.baseline.empty()) {
+        const boost_algo a = t <= 1                             ? boost_algo::round_robin
+                             : opts.baseline == "work_stealing" ? boost_algo::work_stealing
+                                                                : boost_algo::shared_work;
+        const std::size_t n = t <= 1 ? 1 : static_cast<std::size_t>(t);
+        configs.emplace_back(fmt::format("{} {} threads={}", w.name(), boost_impl_name(a), n),
+                             [&w, a, n] { return w.run_boost(a, n); });
+      }
+      // Repetitions alternate (weft, baseline, weft, baseline, ...) so that a
+      // drift of the machine's load touches both sides alike.
+      for (std::size_t i = 0; i < repeat; ++i) {
+        for (config& c : configs) {
+          if (!c.skipped) run_once(c, rep, opts.time_limit, i, repeat);
+        }
+      }
+      for (const config& c : configs) {
+        if (!c.runs.empty()) rep.emit(combine(c.runs, repeat > 1));
+      }
     }
   }
 }

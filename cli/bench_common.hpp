@@ -37,6 +37,9 @@ double seconds_since(steady::time_point t0) noexcept;
 std::int64_t rss_kb() noexcept;
 // peak_rss_kb() is VmHWM from /proc/self/status (-1 if unreadable).
 std::int64_t peak_rss_kb() noexcept;
+// kernel_stack_kb() is /proc/meminfo's KernelStack: the kernel stacks of
+// every thread on the machine, in kB (-1 if unreadable).
+std::int64_t kernel_stack_kb() noexcept;
 // maxrss_kb() is getrusage(RUSAGE_SELF).ru_maxrss.
 std::int64_t maxrss_kb() noexcept;
 // reset_peak_rss() resets VmHWM to the current RSS (writes 5 to
@@ -164,6 +167,9 @@ class workload {
   virtual const char* about() const noexcept = 0;
   // default_threads() is the sweep run when --threads is not given.
   virtual std::vector<int> default_threads() const = 0;
+  // in_suite() is false for a workload `suite` leaves out (conns: minutes
+  // long, and it needs weft::hook).
+  virtual bool in_suite() const noexcept { return true; }
   // max_threads() bounds --threads (1 for one-thread workloads).
   virtual int max_threads() const noexcept { return 1024; }
   // add_options() adds --count and the workload's own flags to `sub`.
@@ -184,6 +190,22 @@ class workload {
   virtual result run_reference(int /*threads*/) {
     throw baseline_unavailable("no reference baseline");
   }
+  // peer_impls() names further runs of the same work on weft that run right
+  // after run_weft() in every repetition, before the reference baseline
+  // (echo --hooked: "weft-hook", the thread-per-connection server through
+  // weft::hook); --no-baseline does not skip them.
+  virtual std::vector<std::string> peer_impls() const { return {}; }
+  // run_peer() runs peer_impls()[i].
+  virtual result run_peer(std::size_t /*i*/, int /*threads*/) {
+    throw baseline_unavailable("no peer run");
+  }
+  // sweep_size() is the number of values of the workload's own sweep flag
+  // (conns' --connections): every --threads value runs at each of them, the
+  // sweep outside. select_sweep() switches to the i-th; sweep_label() names
+  // it in progress lines and messages ("connections=1000").
+  virtual std::size_t sweep_size() const { return 1; }
+  virtual void select_sweep(std::size_t /*i*/) {}
+  virtual std::string sweep_label() const { return {}; }
   // run_standalone() runs a mode that is not a measurement (echo's
   // --server-only) and returns the exit code; nullopt when the flags ask
   // for the measurement.
@@ -201,6 +223,11 @@ std::unique_ptr<workload> make_mpsc_workload();
 std::unique_ptr<workload> make_select_workload();
 std::unique_ptr<workload> make_mutex_workload();
 std::unique_ptr<workload> make_echo_workload();
+std::unique_ptr<workload> make_conns_workload();
+
+// hook_linked() is true in a fiber-bench built with weft::hook (the blocking
+// libc calls of fibers park them): echo --hooked and conns need it.
+bool hook_linked() noexcept;
 
 // run_workload() runs `w` for each thread count of `opts` (weft, then its
 // reference baseline unless opts.no_reference, then its Boost.Fiber baseline

@@ -1,23 +1,19 @@
 // SPDX-License-Identifier: MIT
 // fiber-bench echo: TCP echo on 127.0.0.1, a weft::net server (one fiber per
-// connection) next to a raw-libevent server, both driven by the same
-// single-threaded epoll client in its own std::thread: 100 connections x
-// 5,000 round trips of 64 bytes. `--server-only` serves until SIGINT/SIGTERM.
-#include <arpa/inet.h>
+// connection) next to a raw-libevent server and, with --hooked, a
+// thread-per-connection server of plain POSIX calls on fibers through
+// weft::hook (tpc_server.hpp), all driven by the same single-threaded epoll
+// client in its own std::thread: 100 connections x 5,000 round trips of 64
+// bytes. `--server-only` serves until SIGINT/SIGTERM.
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,9 +24,11 @@
 #include "bench_common.hpp"
 #include "echo_client.hpp"
 #include "echo_libevent_server.hpp"
+#include "tpc_server.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/join_set.hpp"
 #include "weft/fibers/runtime.hpp"
+#include "weft/fibers/spawn.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/net.hpp"
 
@@ -51,6 +49,9 @@ constexpr std::uint64_t kMaxSize = 1 << 20;
 // kSpareDescriptors: what the runtimes, the servers and stdio need besides
 // the connections.
 constexpr std::uint64_t kSpareDescriptors = 64;
+// kBacklog: the hooked server's listen(2) backlog (the kernel caps it at
+// net.core.somaxconn), as weft::net's listener asks for.
+constexpr int kBacklog = 4096;
 
 // serve_connection() echoes whatever arrives until EOF or an error.
 void serve_connection(weft::net::tcp_stream s) {
@@ -61,29 +62,6 @@ void serve_connection(weft::net::tcp_stream s) {
     if (!n || *n == 0) return;
     if (!s.write_all(buf, *n, weft::time::instant::max())) return;
   }
-}
-
-// serve_posix_connection() is serve_connection() written as legacy
-// thread-per-connection code: plain recv() and send() on a blocking socket,
-// which weft::hook turns into fiber parks.
-void serve_posix_connection(int fd) {
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  unsigned char buf[kReadBuffer];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    ssize_t off = 0;
-    while (off < n) {
-      const ssize_t k = ::send(fd, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
-      if (k <= 0) {
-        ::close(fd);
-        return;
-      }
-      off += k;
-    }
-  }
-  ::close(fd);
 }
 
 // reap() joins the finished connection fibers (all of them when `wait`).
@@ -135,42 +113,6 @@ void serve(weft::net::tcp_listener& listener) {
   reap(conns, true);
 }
 
-// serve_posix() is serve() as legacy code: a blocking accept() loop on a
-// plain socket, one fiber per connection. Another thread's close() of the
-// listener wakes the parked accept() (weft::hook: EBADF) and ends it.
-void serve_posix(int listener) {
-  weft::join_set<void> conns;
-  for (;;) {
-    const int c = ::accept(listener, nullptr, nullptr);
-    if (c < 0) {
-      if (errno == EBADF || errno == EINVAL) break;
-      weft::time::sleep(std::chrono::milliseconds(10));
-      continue;
-    }
-    conns.spawn(serve_posix_connection, c);
-    reap(conns, false);
-  }
-  reap(conns, true);
-}
-
-// bind_posix_listener() is a plain listening socket on 127.0.0.1 (any
-// port); returns it and its port.
-std::pair<int, std::uint16_t> bind_posix_listener() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4096) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "cannot listen on 127.0.0.1");
-  }
-  return {fd, ntohs(a.sin_port)};
-}
-
 // bind_listener() listens on 127.0.0.1:port.
 // Errors: std::system_error naming the address (e.g. a port in use).
 shared_listener bind_listener(std::uint16_t port) {
@@ -197,8 +139,9 @@ class echo_workload final : public workload {
            "libevent server with as many event_base threads, each driven by one "
            "single-threaded epoll client: --connections connections x --round-trips round trips "
            "of --size bytes (default: 1 worker, then 2; docs/benchmarks.md target >= 0.95x "
-           "libevent's round trips/s, p99 <= libevent's). --server-only serves until "
-           "SIGINT/SIGTERM";
+           "libevent's round trips/s, p99 <= libevent's). --hooked adds a thread-per-connection "
+           "server of plain POSIX calls on fibers through weft::hook (target >= 0.9x weft::net's "
+           "round trips/s). --server-only serves until SIGINT/SIGTERM";
   }
   std::vector<int> default_threads() const override { return {1, 2}; }
   const char* reference_impl() const noexcept override { return "libevent"; }
@@ -224,11 +167,10 @@ class echo_workload final : public workload {
         ->capture_default_str()
         ->check(integer_in(1, kMaxSize))
         ->excludes(server_only);
-    sub.add_option("--server", server_,
-                   "weft's server: `net` (weft::net streams) or `hooked` (plain POSIX "
-                   "accept/recv/send, thread-per-connection style, on fibers through weft::hook)")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"net", "hooked"}))
+    sub.add_flag("--hooked", hooked_,
+                 "also run the thread-per-connection server (socket/bind/listen/accept/recv/send, "
+                 "weft::spawn per connection, the calls parked by weft::hook; impl=weft-hook) "
+                 "after each weft::net run, before libevent's")
         ->excludes(server_only);
     sub.add_option("--port", port_, "--server-only: the port (0: any free port)")
         ->capture_default_str()
@@ -236,6 +178,10 @@ class echo_workload final : public workload {
         ->needs(server_only);
     sub.callback([this] {
       if (server_only_) return;
+      if (hooked_ && !hook_linked()) {
+        throw CLI::ValidationError(
+            "--hooked", "this fiber-bench is built without weft::hook (use fiber-bench-hook)");
+      }
       if (connections_ * round_trips_ > kMaxSamples) {
         throw CLI::ValidationError(
             "--connections x --round-trips",
@@ -259,19 +205,72 @@ class echo_workload final : public workload {
   void set_quick() override { round_trips_ = kQuickRoundTrips; }
 
   result run_weft(int threads) override {
-    if (server_ == "hooked") {
-      // Legacy code: a plain socket, closed by the client thread when done
-      // (which wakes the parked accept() with EBADF).
-      return run_server(threads, "weft-hooked", [] {
-        const auto [fd, port] = bind_posix_listener();
-        return served{port, [fd = fd] { ::close(fd); }, [fd = fd] { serve_posix(fd); }};
+    const echo_load_config cfg = load_config(0);
+    weft::runtime rt = make_runtime(threads);
+    echo_load_result load;
+    std::thread client;
+    try {
+      rt.block_on([&] {
+        const shared_listener listener = bind_listener(0);
+        const std::uint16_t port = bound_port(*listener);
+        client = std::thread([&cfg, &load, listener, port] {
+          echo_load_config c = cfg;
+          c.port = port;
+          load = run_echo_load(c);
+          stop_serving(listener);
+        });
+        serve(*listener);
       });
+    } catch (...) {
+      if (client.joinable()) client.join();
+      throw;
     }
-    return run_server(threads, "weft", [] {
-      const shared_listener listener = bind_listener(0);
-      return served{bound_port(*listener), [listener] { stop_serving(listener); },
-                    [listener] { serve(*listener); }};
-    });
+    client.join();
+    return finish(weft_result(name(), threads), load);
+  }
+
+  std::vector<std::string> peer_impls() const override {
+    if (hooked_) return {"weft-hook"};
+    return {};
+  }
+
+  // run_peer() runs the thread-per-connection server on `threads` workers:
+  // the listener is opened on a fiber (so socket() is hooked too) and
+  // closed once the client thread, which stops it, has ended.
+  result run_peer(std::size_t, int threads) override {
+    const echo_load_config cfg = load_config(0);
+    weft::runtime rt = make_runtime(threads);
+    echo_load_result load;
+    tpc_stats st;
+    std::thread client;
+    int lfd = -1;
+    const auto close_listener = [&] {
+      if (client.joinable()) client.join();
+      if (lfd >= 0) ::close(lfd);
+    };
+    try {
+      rt.block_on([&] {
+        lfd = tpc_listen(0, kBacklog);
+        const std::uint16_t port = tpc_port(lfd);
+        client = std::thread([&cfg, &load, fd = lfd, port] {
+          echo_load_config c = cfg;
+          c.port = port;
+          load = run_echo_load(c);
+          tpc_stop(fd);
+        });
+        serve_tpc(lfd, st, [&st](int fd) { return weft::spawn([fd, &st] { tpc_echo(fd, st); }); });
+      });
+    } catch (...) {
+      close_listener();
+      throw;
+    }
+    close_listener();
+    result r = weft_result(name(), threads);
+    r.impl = "weft-hook";
+    // A server failure fails the check, reported beside the client's own.
+    if (!st.error.empty())
+      load.error += (load.error.empty() ? "server: " : "; server: ") + st.error;
+    return finish(std::move(r), load);
   }
 
   // run_reference() runs the raw-libevent server with max(threads, 1)
@@ -305,43 +304,6 @@ class echo_workload final : public workload {
   }
 
  private:
-  // served is a server bound inside the runtime: its port, how the client
-  // thread stops it, and its accept loop.
-  struct served {
-    std::uint16_t port;
-    std::function<void()> stop;
-    std::function<void()> serve;
-  };
-
-  // run_server() runs `bind()` and then the server's loop on a runtime with
-  // `threads` workers, against the load client in its own std::thread.
-  template <class Bind>
-  result run_server(int threads, const char* impl, Bind bind) {
-    const echo_load_config cfg = load_config(0);
-    weft::runtime rt = make_runtime(threads);
-    echo_load_result load;
-    std::thread client;
-    try {
-      rt.block_on([&] {
-        served s = bind();
-        client = std::thread([&cfg, &load, port = s.port, stop = s.stop] {
-          echo_load_config c = cfg;
-          c.port = port;
-          load = run_echo_load(c);
-          stop();
-        });
-        s.serve();
-      });
-    } catch (...) {
-      if (client.joinable()) client.join();
-      throw;
-    }
-    client.join();
-    result r = weft_result(name(), threads);
-    r.impl = impl;
-    return finish(std::move(r), load);
-  }
-
   echo_load_config load_config(std::uint16_t port) const {
     echo_load_config c;
     c.port = port;
@@ -434,7 +396,7 @@ class echo_workload final : public workload {
   std::uint64_t round_trips_ = kRoundTrips;
   std::uint64_t size_ = kSize;
   bool server_only_ = false;
-  std::string server_ = "net";
+  bool hooked_ = false;
   std::uint64_t port_ = 0;
 };
 

@@ -18,7 +18,22 @@ namespace {
 
 constexpr std::size_t kWidth = 100;
 
-bool is_baseline(const result& r) { return r.impl.rfind("boost-", 0) == 0 || r.impl == "libevent"; }
+bool is_baseline(const result& r) {
+  return r.impl.rfind("boost-", 0) == 0 || r.impl == "libevent" || r.impl == "threads";
+}
+
+// is_weft() is a weft run: weft's own API (impl=weft) or blocking code on
+// weft fibers through weft::hook (impl=weft-hook).
+bool is_weft(const result& r) { return r.impl == "weft" || r.impl == "weft-hook"; }
+
+// same_param() is true when `a` and `b` have the same value of parameter
+// `key` (conns' connections), or neither has it.
+bool same_param(const result& a, const result& b, const char* key) {
+  const field* x = a.find(key);
+  const field* y = b.find(key);
+  if (!x || !y) return !x && !y;
+  return x->number() == y->number();
+}
 
 bool current_thread(const result& r) {
   const field* f = r.find("flavour");
@@ -29,7 +44,7 @@ bool current_thread(const result& r) {
 // name alone, weft's current-thread runtime as "weft (ct)".
 std::string impl_cell(const result& r) {
   if (r.impl.rfind("boost-", 0) == 0) return r.impl.substr(6);
-  if (r.impl == "weft" && current_thread(r)) return "weft (ct)";
+  if (is_weft(r) && current_thread(r)) return r.impl + " (ct)";
   return r.impl;
 }
 
@@ -73,6 +88,12 @@ std::string figure_of(const result& r) {
     return fmt::format("{:.0f}k rt/s, p99 {}", r.ops_per_sec() / 1000,
                        duration_us(r.num("p99_us")));
   }
+  if (r.workload == "conns") {
+    const double kb = r.num("kb_per_conn"), n = r.num("connections");
+    const std::string conns = n >= 1000 ? fmt::format("{:g}k", n / 1000) : fmt::format("{:g}", n);
+    return fmt::format("{} conns, {:.0f}k rt/s, {:.{}f} KB/conn", conns, r.ops_per_sec() / 1000, kb,
+                       kb >= 100 ? 0 : 1);
+  }
   return "";
 }
 
@@ -114,10 +135,28 @@ constexpr ns_target kNsTargets[] = {
 // targets_of() states how a weft run compares with its docs/benchmarks.md
 // targets, one line each (none when the workload has no target): a ratio
 // to the peer's figure and the target ratio, never a pass/fail verdict
-// (the figures come from another machine; `check` is the verdict).
-std::vector<std::string> targets_of(const result& r, const result* base) {
+// (the figures come from another machine; `check` is the verdict). `net`
+// is the impl=weft run before an echo weft-hook run.
+std::vector<std::string> targets_of(const result& r, const result* base, const result* net) {
   std::vector<std::string> out;
   const std::string at = fmt::format("{}, {}: ", r.workload, where(r));
+  if (r.impl == "weft-hook") {
+    if (r.workload == "echo" && net && net->ops_per_sec() > 0) {
+      out.push_back(at + fmt::format("weft-hook {:.2f}x weft::net's round trips/s (target >= 0.9x)",
+                                     r.ops_per_sec() / net->ops_per_sec()));
+    }
+    // conns' targets are stated at 10,000 connections.
+    if (r.workload == "conns" && r.num("connections") >= 10'000 && base &&
+        base->ops_per_sec() > 0 && base->num("kb_per_conn") > 0) {
+      const std::string c =
+          fmt::format("conns, {}, {:.0f} connections: ", where(r), r.num("connections"));
+      out.push_back(c + fmt::format("{:.2f}x the threads' round trips/s (target >= 2x)",
+                                    r.ops_per_sec() / base->ops_per_sec()));
+      out.push_back(c + fmt::format("{:.2f}x their KB per connection (target <= 0.5x)",
+                                    r.num("kb_per_conn") / base->num("kb_per_conn")));
+    }
+    return out;
+  }
   for (const ns_target& t : kNsTargets) {
     if (r.workload != t.workload || (r.threads >= 2) != t.multi || !(r.ns_per_op() > 0)) continue;
     out.push_back(at + fmt::format("{:.2f}x {}'s {:g} ns/op (target <= {:g}x)",
@@ -163,18 +202,29 @@ std::string format_table(const std::vector<result>& results) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     const result& r = results[i];
     std::string ratio;
-    if (r.impl == "weft") {
+    if (is_weft(r)) {
       const result* base = nullptr;
       for (std::size_t j = i + 1; j < results.size(); ++j) {
         const result& b = results[j];
-        if (b.impl == "weft" && b.workload == r.workload) break;
-        if (b.workload == r.workload && b.threads == r.threads && is_baseline(b)) {
+        if (b.impl == r.impl && b.workload == r.workload) break;
+        if (b.workload == r.workload && b.threads == r.threads && is_baseline(b) &&
+            same_param(r, b, "connections")) {
           base = &b;
           ratio = ratio_of(r, b);
           break;
         }
       }
-      for (std::string& t : targets_of(r, base)) targets.push_back(std::move(t));
+      // The weft::net run an echo weft-hook run follows.
+      const result* net = nullptr;
+      for (std::size_t j = i; r.impl == "weft-hook" && j-- > 0;) {
+        const result& n = results[j];
+        if (n.workload != r.workload) break;
+        if (n.impl == "weft" && n.threads == r.threads) {
+          net = &n;
+          break;
+        }
+      }
+      for (std::string& t : targets_of(r, base, net)) targets.push_back(std::move(t));
     }
     rows.push_back({r.workload, impl_cell(r), fmt::format("{}", r.threads),
                     r.ops == 0 ? "-" : fmt::format("{:.1f}", r.ns_per_op()), spread_of(r),
@@ -227,7 +277,14 @@ std::string format_table(const std::vector<result>& results) {
   if (any([](const result& r) { return r.impl == "libevent"; })) {
     out += "libevent: echo on raw libevent, beside each weft run.\n";
   }
-  if (any([](const result& r) { return r.impl == "weft" && current_thread(r); }))
+  if (any([](const result& r) { return r.impl == "weft-hook"; })) {
+    out +=
+        "weft-hook: thread-per-connection code (plain POSIX calls) on weft fibers, weft::hook.\n";
+  }
+  if (any([](const result& r) { return r.impl == "threads"; })) {
+    out += "threads: the same code on one std::thread per connection.\n";
+  }
+  if (any([](const result& r) { return is_weft(r) && current_thread(r); }))
     out += "weft (ct): weft's current-thread runtime (--threads 0).\n";
   if (any_spread) out += "spread: (slowest - fastest) / median ns/op over the --repeat runs.\n";
   if (!targets.empty()) {

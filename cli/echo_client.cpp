@@ -85,6 +85,7 @@ class load_generator {
       loop();
     }
     out_.round_trips = out_.latency_ns.size();
+    for (conn& c : conns_) close_conn(c);
     return std::move(out_);
   }
 
@@ -222,7 +223,13 @@ class load_generator {
     if (std::memcmp(c.tx.get(), c.rx.get(), cfg_.size) != 0) ++out_.mismatches;
     last_progress_ = now;
     if (++c.done == cfg_.round_trips) {
-      close_conn(c);  // the server sees EOF and ends that connection
+      // The server sees EOF and ends that connection (close_at_end: once
+      // all are done; until then it leaves the epoll set).
+      if (!cfg_.close_at_end) {
+        close_conn(c);
+      } else if (::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr) < 0) {
+        fail("epoll_ctl: " + errno_text(errno));
+      }
       --active_;
       end_ = now;
       return;

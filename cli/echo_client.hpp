@@ -17,6 +17,10 @@ struct echo_load_config {
   std::uint64_t round_trips = 5'000;  // per connection
   std::size_t size = 64;              // bytes per message
   double idle_timeout_s = 10;         // give up when no echo arrives for this long
+  // close_at_end keeps every connection open until all are done (conns
+  // measures the server's memory while every connection is open); by
+  // default each is closed as soon as its round trips are done.
+  bool close_at_end = false;
 };
 
 // echo_load_result is what the load generator measured.
@@ -31,7 +35,8 @@ struct echo_load_result {
 // run_echo_load() connects `connections` sockets to 127.0.0.1:port, then on
 // each one sends a `size`-byte message, waits for the full echo, compares it
 // byte for byte, records the round trip (steady_clock) and sends the next,
-// `round_trips` times; every socket is closed when it is done. All sockets
+// `round_trips` times; every socket is closed when it is done (with
+// close_at_end: when all are done, before returning). All sockets
 // are non-blocking and served by one level-triggered epoll loop on the
 // calling thread.
 // Errors: a failed connect, a server that closes a connection early or a

@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   workloads.push_back(weft_bench::make_idle_cpu_workload());
   workloads.push_back(weft_bench::make_timers_workload());
   workloads.push_back(weft_bench::make_echo_workload());
+  workloads.push_back(weft_bench::make_conns_workload());
 
   std::vector<common_options> opts(workloads.size());
   std::vector<CLI::App*> subs;
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
     };
     weft_bench::set_hang_handler(summary);
     for (auto& w : workloads) {
+      if (!w->in_suite()) continue;
       if (quick) w->set_quick();
       weft_bench::run_workload(*w, o, rep);
     }
@@ -176,9 +178,10 @@ int main(int argc, char** argv) {
   }
 
   if (app.get_subcommands().empty()) {
-    std::cerr << "fiber-bench: a subcommand is required (spawn, yield, pingpong, mpsc, select, "
-                 "mutex, skynet, idle, timers, idle_cpu, echo, suite)\nRun with --help for more "
-                 "information.\n";
+    std::cerr
+        << "fiber-bench: a subcommand is required (spawn, yield, pingpong, mpsc, select, "
+           "mutex, skynet, idle, timers, idle_cpu, echo, conns, suite)\nRun with --help for more "
+           "information.\n";
     return kUsageError;
   }
   for (std::size_t i = 0; i < workloads.size(); ++i) {

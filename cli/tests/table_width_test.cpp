@@ -32,7 +32,7 @@ result make(const char* workload, const char* impl, std::size_t threads, std::ui
   r.repeat = 5;
   r.ns_per_op_min = 0.8 * r.ns_per_op();
   r.ns_per_op_max = 2.0 * r.ns_per_op();
-  if (std::string(impl) == "weft") {
+  if (std::string(impl) == "weft" || std::string(impl) == "weft-hook") {
     r.add_tail("flavour", ct ? "current_thread" : "multi_thread");
   } else if (std::string(impl) != "libevent") {
     r.add_tail("stack", "fixedsize_128k");
@@ -96,7 +96,7 @@ std::vector<result> realistic() {
   }
   // echo: 100 connections, 121k round trips/s, a slow p99.
   for (std::size_t t : {0, 1, 2}) {
-    for (const char* impl : {"weft", "libevent"}) {
+    for (const char* impl : {"weft", "weft-hook", "libevent"}) {
       result e = make("echo", impl, t == 0 ? 1 : t, 500'000, 4.1322, t == 0);
       e.add("p50_us", 812.3, 1);
       e.add("p99_us", 12'345.6, 1, agg::median_spread);
@@ -104,6 +104,21 @@ std::vector<result> realistic() {
       e.add("connections", std::int64_t{100}, agg::param);
       e.add("size", std::int64_t{64}, agg::param);
       v.push_back(e);
+    }
+  }
+  // conns: 10,000 threads at 1,234 round trips/s and 123.45 KB each.
+  for (std::size_t t : {0, 2}) {
+    for (const char* impl : {"weft-hook", "threads"}) {
+      result c = make("conns", impl, t == 0 ? 1 : t, 1'000'000, 810.4, t == 0);
+      c.add("p50_us", 81'234.5, 1);
+      c.add("p99_us", 912'345.6, 1);
+      c.add("p999_us", 1'234'567.8, 1);
+      c.add("kb_per_conn", 123.45, 2, agg::median_spread);
+      c.add("rss_open_kb", std::int64_t{1'234'567});
+      c.add("kstack_kb_per_conn", 16.0, 2);
+      c.add("connections", std::int64_t{10'000}, agg::param);
+      c.add("size", std::int64_t{64}, agg::param);
+      v.push_back(c);
     }
   }
   return v;

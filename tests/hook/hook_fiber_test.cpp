@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "hook_test_support.hpp"
@@ -309,6 +310,74 @@ TEST_CASE("hook: close() wakes a fiber parked on the descriptor with EBADF", "[h
       ::close(c);
       ::close(d);
     }
+  });
+}
+
+// After a short read of a stream socket the next read parks without asking
+// the kernel first (the buffer was drained; weft::net does the same): it
+// must still see data written later, EOF that came with the last bytes,
+// and bytes a peek left in place.
+TEST_CASE("hook: a read after a short read waits for the next data, EOF or peeked bytes",
+          "[hook]") {
+  for (int workers : {0, 1, 2}) {
+    INFO(weft_test::flavour_name(workers));
+    auto rt = weft_test::make_runtime(workers);
+    rt.block_on([] {
+      auto [a, b] = hook_test::stream_pair();
+      auto r = weft::time::timeout(5s, [a = a, b = b] {
+        char x[64];
+        REQUIRE(::write(b, "abc", 3) == 3);
+        CHECK(::recv(a, x, sizeof x, 0) == 3);  // short: the buffer is drained
+        std::thread later([b] {
+          std::this_thread::sleep_for(20ms);
+          REQUIRE(::write(b, "defgh", 5) == 5);
+        });
+        CHECK(::read(a, x, sizeof x) == 5);  // parked, woken by the data
+        later.join();
+        // A peek that returns less than asked leaves the bytes there.
+        REQUIRE(::write(b, "ij", 2) == 2);
+        CHECK(::recv(a, x, sizeof x, MSG_PEEK) == 2);
+        CHECK(::recv(a, x, sizeof x, 0) == 2);
+        // The last bytes and EOF in one edge: the short read, then EOF.
+        REQUIRE(::write(b, "k", 1) == 1);
+        ::close(b);
+        CHECK(::recv(a, x, sizeof x, 0) == 1);
+        CHECK(::recv(a, x, sizeof x, 0) == 0);
+        return 0;
+      });
+      CHECK(r);
+      ::close(a);
+    });
+  }
+}
+
+// Urgent data read with MSG_OOB is one byte however much was asked: it says
+// nothing about the stream, so the normal bytes queued before it are read at
+// once instead of waiting for a readiness edge that never comes.
+TEST_CASE("hook: a short MSG_OOB read does not hide the queued stream bytes", "[hook]") {
+  auto rt = weft_test::make_runtime(1);
+  rt.block_on([] {
+    auto [l, port] = hook_test::listen_loopback();
+    const int b = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in addr = hook_test::loopback(port);
+    REQUIRE(::connect(b, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    const int a = ::accept(l, nullptr, nullptr);
+    REQUIRE(a >= 0);
+    auto r = weft::time::timeout(5s, [a = a, b] {
+      char x[64];
+      REQUIRE(::send(b, "abc", 3, 0) == 3);
+      REQUIRE(::send(b, "!", 1, MSG_OOB) == 1);
+      pollfd p{a, POLLPRI, 0};
+      REQUIRE(::poll(&p, 1, 5000) == 1);  // the urgent byte (and so "abc") arrived
+      CHECK(::recv(a, x, sizeof x, MSG_OOB) == 1);
+      CHECK(x[0] == '!');
+      CHECK(::recv(a, x, sizeof x, 0) == 3);
+      return 0;
+    });
+    CHECK(r);
+    ::close(a);
+    ::close(b);
+    ::close(l);
   });
 }
 

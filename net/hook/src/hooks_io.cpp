@@ -94,6 +94,13 @@ ssize_t read_all(call_ctx& c, char* buf, std::size_t n, int flags) noexcept {
 
 bool dontwait(int flags) noexcept { return (flags & MSG_DONTWAIT) != 0; }
 
+// drain_want() is run_io's `want` for a recv of `n` bytes: 0 (a short
+// result says nothing about the queue) for a peek, urgent data, the error
+// queue and MSG_TRUNC, whose results are not bytes taken from the stream.
+std::size_t drain_want(int flags, std::size_t n) noexcept {
+  return (flags & (MSG_PEEK | MSG_OOB | MSG_ERRQUEUE | MSG_TRUNC)) ? 0 : n;
+}
+
 }  // namespace
 
 extern "C" {
@@ -123,7 +130,7 @@ ssize_t recv(int fd, void* buf, size_t n, int flags) {
     return read_all(c, static_cast<char*>(buf), n, flags);
   }
   auto op = [&] { return real().recv(fd, buf, n, flags); };
-  return run_io(c, io_dir::read, op, (flags & MSG_PEEK) ? 0 : n);
+  return run_io(c, io_dir::read, op, drain_want(flags, n));
 }
 
 ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, socklen_t* len) {
@@ -135,7 +142,7 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, struct sockaddr* addr, 
     return read_all(c, static_cast<char*>(buf), n, flags);
   }
   auto op = [&] { return real().recvfrom(fd, buf, n, flags, addr, len); };
-  return run_io(c, io_dir::read, op, (flags & MSG_PEEK) ? 0 : n);
+  return run_io(c, io_dir::read, op, drain_want(flags, n));
 }
 
 ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
