@@ -149,9 +149,17 @@ const char* weft_flavour(int threads) noexcept {
   return threads == 0 ? "current_thread" : "multi_thread";
 }
 
+namespace {
+bool monitor_on = true;  // --monitor
+}  // namespace
+
+void set_monitor(bool on) noexcept { monitor_on = on; }
+
 weft::runtime make_runtime(int threads) {
   if (threads == 0) return weft::builder::current_thread().build();
-  return weft::builder::multi_thread().worker_threads(static_cast<std::size_t>(threads)).build();
+  auto b = weft::builder::multi_thread().worker_threads(static_cast<std::size_t>(threads));
+  if (!monitor_on) b.handoff_after(std::chrono::nanoseconds(0)).stall_report_after(std::chrono::nanoseconds(0));
+  return b.build();
 }
 
 result weft_result(const char* workload, int threads) {
@@ -160,6 +168,7 @@ result weft_result(const char* workload, int threads) {
   r.impl = "weft";
   r.threads = weft_threads(threads);
   r.add_tail("flavour", weft_flavour(threads));
+  if (!monitor_on && threads != 0) r.add_tail("monitor", "off");
   return r;
 }
 

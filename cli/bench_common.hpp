@@ -87,8 +87,10 @@ inline std::size_t weft_threads(int threads) noexcept {
 }
 // weft_flavour() is "current_thread" for `--threads 0`, else "multi_thread".
 const char* weft_flavour(int threads) noexcept;
-// make_runtime() builds the weft runtime for a `--threads` value.
+// make_runtime() builds the weft runtime for a `--threads` value, with the
+// stall monitor unless set_monitor(false) (--monitor off) turned it off.
 weft::runtime make_runtime(int threads);
+void set_monitor(bool on) noexcept;
 // weft_result() starts a result with impl=weft and its flavour.
 result weft_result(const char* workload, int threads);
 
@@ -154,6 +156,7 @@ struct common_options {
   double time_limit = 300;                // seconds per run; 0 = none
   bool no_reference = false;              // skip a workload's own baseline (--no-baseline)
   std::size_t repeat = 1;                 // runs of each configuration (--repeat)
+  std::string monitor = "on";             // on | off (--monitor)
 };
 
 // workload is one standard workload: its flags, its weft run and its raw

@@ -22,7 +22,7 @@ using weft_bench::workload;
 
 constexpr int kUsageError = 2;
 
-// add_run_options() adds --baseline-stack and --time-limit.
+// add_run_options() adds --baseline-stack, --time-limit, --monitor and --repeat.
 void add_run_options(CLI::App& sub, common_options& o) {
   sub.add_option("--baseline-stack", o.baseline_stack,
                  "stacks of the baseline's fibers: pooled (boost::context::"
@@ -35,6 +35,12 @@ void add_run_options(CLI::App& sub, common_options& o) {
                  "0 = no limit")
       ->capture_default_str()
       ->check(weft_bench::number_in(0, 86400));
+  sub.add_option("--monitor", o.monitor,
+                 "weft's stall monitor (hand-off of a held worker's fibers, spare workers, "
+                 "stall reports; docs/diagnostics.md): on (the builder's default) or off "
+                 "(handoff_after(0), stall_report_after(0); results say monitor=off)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
   sub.add_option("--repeat", o.repeat,
                  "runs of each configuration (alternating weft and its baselines); the line "
                  "reports the median, with ns_per_op_min/_max and repeat=N when N > 1")
@@ -159,6 +165,7 @@ int main(int argc, char** argv) {
     o.baseline = no_baseline ? "" : suite_baseline;
     o.no_reference = no_baseline;
     if (quick && suite->count("--time-limit") == 0) o.time_limit = 60;
+    weft_bench::set_monitor(o.monitor == "on");
     const std::string load = loadavg();
     const auto t0 = weft_bench::steady::now();
     const auto summary = [&] {
@@ -188,6 +195,7 @@ int main(int argc, char** argv) {
     if (!subs[i]->parsed()) continue;
     common_options& o = opts[i];
     o.json = o.json || top_json;
+    weft_bench::set_monitor(o.monitor == "on");
     if (const std::optional<int> rc = workloads[i]->run_standalone(o)) return *rc;
     weft_bench::reporter rep(o.json);
     rep.begin({weft_bench::command_line(argc, argv)});

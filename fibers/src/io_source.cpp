@@ -15,6 +15,7 @@
 #include "runtime_core.hpp"
 #include "thread_state.hpp"
 #include "weft/fibers/detail/core.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/wait_util.hpp"
 
 namespace weft::detail {
@@ -90,6 +91,8 @@ result<void> io_source::wait(io_dir d, std::uint32_t snap, std::int64_t deadline
     }
     ~owner_wait() { n->fetch_sub(1, std::memory_order_relaxed); }
   } counted(owner_waits_);
+  wait_label label("descriptor", this, deadline_ns,
+                   d == io_dir::read ? wait_detail::fd_read : wait_detail::fd_write, fd_);
   const wake_reason r = park_on(waiters_[static_cast<std::size_t>(d)], lk, deadline_ns);
   lk.unlock();
   if (closed()) return make_error_code(errc::closed);
@@ -141,6 +144,7 @@ result<void> wait_any(io_interest* items, std::size_t n, std::int64_t deadline_n
   };
   wake_reason r = wake_reason::notified;
   if (!ready) {
+    wait_label label("poll", items, deadline_ns, wait_detail::fds, static_cast<std::int64_t>(n));
     try {
       // A source may have claimed the waiter already: park returns at once.
       r = w.park(nullptr, deadline_ns);

@@ -54,6 +54,17 @@ runtime builder::build() const {
   if (keep_alive_.count() < 0) {
     throw config_error("weft::builder: blocking_keep_alive must not be negative");
   }
+  if (handoff_ns_ < 0) {
+    throw config_error("weft::builder: handoff_after must not be negative (zero turns it off)");
+  }
+  if (stall_report_ns_ < 0) {
+    throw config_error(
+        "weft::builder: stall_report_after must not be negative (zero turns it off)");
+  }
+  if (max_spares_ > kMaxWorkers) {
+    throw config_error("weft::builder: max_spare_workers(" + std::to_string(max_spares_) +
+                       ") exceeds the maximum of " + std::to_string(kMaxWorkers));
+  }
   if (name_.empty()) {
     throw config_error("weft::builder: thread_name must not be empty");
   }
@@ -118,6 +129,8 @@ std::optional<handle> handle::try_current() noexcept {
 
 runtime_metrics handle::metrics() const { return core_->metrics(); }
 
+std::string handle::dump(dump_format format) const { return core_->dump(format); }
+
 std::size_t handle::trim_stacks() const noexcept {
   const std::size_t n = core_->stacks.trim();
   // A worker honours the trim at its next dispatcher turn or park: wake the
@@ -126,7 +139,7 @@ std::size_t handle::trim_stacks() const noexcept {
   return n;
 }
 
-std::size_t handle::worker_count() const noexcept { return core_->workers.size(); }
+std::size_t handle::worker_count() const noexcept { return core_->regular_workers; }
 
 void handle::pause_clock() const { core_->clock.pause(); }
 

@@ -115,8 +115,14 @@ void fiber_main(task_base* t) noexcept {
   current_worker()->settle();
   t->execute();
   // The context outlives the task record by a little (until the dispatcher
-  // releases it): make sure nothing reads a dangling task pointer.
-  static_cast<fiber_props*>(current_worker()->running()->get_properties())->task = nullptr;
+  // releases it): make sure nothing reads a dangling task pointer. Inside a
+  // sched_section, so that the monitor, which reads the running task only
+  // while no section is open (worker::running_task), never sees it freed.
+  {
+    worker* w = current_worker();
+    worker::sched_section in(*w);
+    static_cast<fiber_props*>(w->running()->get_properties())->task = nullptr;
+  }
   t->release();
 }
 }  // namespace
@@ -129,6 +135,7 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
       report_every_ns(b.shutdown_report_ns_),
       stacks(stack_size, guard ? b.guard_size_ : 0, b.max_cached_, n),
       blocking(*this, max_blocking, keep_alive, name),
+      regular_workers(n),
       current_thread(ct),
       thread_name(std::move(name)),
       event_interval(ev_interval),
@@ -136,16 +143,23 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
   use_pthreads_once();
   install_overflow_handler();
   if (paused) clock.pause();
-  reg_count_ = n + 1;
+  // Spare workers exist from the start (their event loops cost a few
+  // descriptors) so that `workers` never changes while threads read it.
+  const bool watched = !ct && (b.handoff_ns_ > 0 || b.stall_report_ns_ > 0);
+  const std::size_t spares = watched && b.handoff_ns_ > 0 ? b.max_spares_ : 0;
+  const std::size_t total = n + spares;
+  reg_count_ = total + 1;
   reg_ = std::make_unique<reg_shard[]>(reg_count_);
-  workers.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
+  workers.reserve(total);
+  for (std::size_t i = 0; i < total; ++i) {
     workers.push_back(std::make_unique<worker>(*this, static_cast<std::uint32_t>(i)));
   }
-  for (auto& w : workers) w->set_solo(n == 1);
+  for (auto& w : workers) w->set_solo(total == 1);
+  if (watched) monitor_ = std::make_unique<monitor>(*this, monitor::settings{b.handoff_ns_, b.stall_report_ns_});
 }
 
 runtime_core::~runtime_core() {
+  monitor_.reset();
   signal_hub_runtime_stopping(*this);
   log->release();
 }
@@ -153,11 +167,28 @@ runtime_core::~runtime_core() {
 void runtime_core::start() {
   signal_hub_runtime_started(*this);
   if (current_thread) return;
-  for (auto& w : workers) {
-    worker* wp = w.get();
-    w->thread = std::thread([wp] { wp->run_thread(); });
+  for (std::size_t i = 0; i < regular_workers; ++i) {
+    worker* wp = workers[i].get();
+    wp->thread = std::thread([wp] { wp->run_thread(); });
   }
   threads_started_ = true;
+  if (monitor_) monitor_->start();
+}
+
+worker* runtime_core::block_in_place_begin() noexcept {
+  worker* w = current_worker();
+  if (!w || &w->core() != this || current_thread) return nullptr;
+  {
+    worker::sched_section in(*w);
+    w->hand_off();
+  }
+  w->in_place.fetch_add(1, std::memory_order_acq_rel);
+  if (monitor_) monitor_->poke();
+  return w;
+}
+
+void runtime_core::block_in_place_end(worker* w) noexcept {
+  if (w) w->in_place.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 void runtime_core::submit_fiber(task_base* t, bool pinned) {
@@ -297,9 +328,10 @@ std::vector<task_info> runtime_core::live_tasks() const {
   for (std::size_t i = 0; i < reg_count_; ++i) {
     spin_guard lk(reg_[i].lock);
     for (task_base* t = reg_[i].head; t; t = t->reg_next_)
-      out.push_back({t->id(), t->name(), false});
+      out.push_back({t->id(), t->name(), false, t->site()});
   }
-  blocking.for_each_running([&](const task_base& t) { out.push_back({t.id(), t.name(), true}); });
+  blocking.for_each_running(
+      [&](const task_base& t) { out.push_back({t.id(), t.name(), true, t.site()}); });
   return out;
 }
 
@@ -425,6 +457,9 @@ shutdown_result runtime_core::shutdown(std::int64_t deadline) {
     }
     report_waiting("shutdown gave up waiting");
   }
+  // The monitor may start spares and hand off until here (a stuck worker's
+  // fibers must still finish); not while the threads stop.
+  if (monitor_) monitor_->stop();
   if (!fibers_done) {
     detached_ = true;
     for (auto& w : workers) {
@@ -479,7 +514,7 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
   // worker parked could each move the clock, the second one past a fiber
   // the first one just woke (found by tests/fibers/time_test.cpp).
   std::lock_guard<std::mutex> lk(advance_lock_);
-  if (parked.load(std::memory_order_seq_cst) < workers.size()) return false;
+  if (parked.load(std::memory_order_seq_cst) < live_workers()) return false;
   if (blocking.in_flight() != 0 || !shared_empty()) return false;
   for (auto& w : workers) {
     if (w->has_remote_wake()) return false;
@@ -501,7 +536,7 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
       const std::uint64_t before = loop_wakes.load(std::memory_order_seq_cst);
       std::this_thread::sleep_for(kAdvanceGrace);
       if (loop_wakes.load(std::memory_order_seq_cst) != before ||
-          parked.load(std::memory_order_seq_cst) < workers.size() || !shared_empty())
+          parked.load(std::memory_order_seq_cst) < live_workers() || !shared_empty())
         return false;
       for (auto& w : workers) {
         if (w->has_remote_wake()) return false;
@@ -516,7 +551,10 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
 
 runtime_metrics runtime_core::metrics() const {
   runtime_metrics m;
-  m.workers = workers.size();
+  m.workers = regular_workers;
+  m.spare_workers = spares_started.load(std::memory_order_relaxed);
+  m.handoffs = handoffs.load(std::memory_order_relaxed);
+  m.stalls = stalls.load(std::memory_order_relaxed);
   m.fibers_alive = alive();
   m.fibers_spawned = spawned_outside.load(std::memory_order_relaxed);
   for (auto& w : workers) m.fibers_spawned += w->spawned.load(std::memory_order_relaxed);

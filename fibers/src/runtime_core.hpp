@@ -20,6 +20,7 @@
 
 #include "blocking_pool.hpp"
 #include "clock.hpp"
+#include "monitor.hpp"
 #include "stack_pool.hpp"
 #include "timer_heap.hpp"
 #include "weft/fibers/detail/core.hpp"
@@ -105,6 +106,55 @@ class worker {
 
   // run_thread() is the body of a multi-thread worker.
   void run_thread();
+
+  // --- The monitor's view of this worker (fibers/src/handoff.cpp) ---
+  // sched_section marks the owner thread inside this worker's queue code
+  // (every method that reads or writes runnext_/local_). The monitor moves
+  // the queued fibers of a worker that stays outside it, stuck in one
+  // fiber, while it holds steal_; a section opened meanwhile waits.
+  // Sections nest: only the outermost one enters and leaves.
+  class sched_section {
+   public:
+    explicit sched_section(worker& w) noexcept
+        : w_(w), outer_(w.in_sched_.load(std::memory_order_relaxed)) {
+      if (!outer_) w_.enter_sched();
+    }
+    ~sched_section() {
+      if (!outer_) w_.in_sched_.store(false, std::memory_order_release);
+    }
+    sched_section(const sched_section&) = delete;
+    sched_section& operator=(const sched_section&) = delete;
+
+   private:
+    worker& w_;
+    const bool outer_;
+  };
+  // switches() counts the contexts this worker switched to: the monitor's
+  // sign of progress.
+  std::uint64_t switches() const noexcept { return switches_.load(std::memory_order_relaxed); }
+  // try_lock_steal() (monitor thread) takes the worker's queues if the
+  // owner is outside every sched_section, spinning at most briefly while it
+  // is inside one; false when it stayed inside. unlock_steal() gives them back.
+  bool try_lock_steal() noexcept;
+  void unlock_steal() noexcept;
+  // hand_off() moves runnext_ and every migratable fiber of local_ to the
+  // shared queue, waking idle workers; returns how many. Call it holding
+  // the steal lock, or as the owner inside a sched_section.
+  std::size_t hand_off() noexcept;
+  // poll_for_monitor() (steal lock held) runs this worker's event loop once
+  // without blocking and fires its due timers, from the monitor's thread:
+  // readiness of descriptors registered here is not held up by a stuck owner.
+  void poll_for_monitor() noexcept;
+  // running_task() (steal lock held) is the task of the context running
+  // here, or nullptr (the scheduler's own contexts, a finishing fiber).
+  task_base* running_task() const noexcept;
+  // in_place counts weft::block_in_place calls running on this worker.
+  std::atomic<int> in_place{0};
+  // cached_now() is the runtime clock as this worker last read it (when it
+  // last fired timers): the "since" of a wait label, without a clock read.
+  std::int64_t cached_now() const noexcept { return cached_now_.load(std::memory_order_relaxed); }
+  // tid() is the worker thread's kernel thread id (0 before it started).
+  int tid() const noexcept { return tid_.load(std::memory_order_acquire); }
 
   event_base* base() const noexcept { return base_; }
   timer_shard& timers() noexcept { return timers_; }
@@ -192,7 +242,22 @@ class worker {
   stack_cache stacks_;
   timer_shard timers_;
 
+  void enter_sched() noexcept {
+    in_sched_.store(true, std::memory_order_relaxed);
+    // The monitor pairs this with a process-wide barrier (membarrier(2)):
+    // either it sees in_sched_ set, or this load sees its steal_ (see
+    // handoff.cpp). A compiler barrier is all the owner pays.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (steal_.load(std::memory_order_acquire)) wait_steal();
+  }
+  void wait_steal() noexcept;
+
   // Cross-thread state.
+  std::atomic<bool> in_sched_{false};       // owner inside a sched_section
+  std::atomic<bool> steal_{false};          // the monitor holds the queues
+  std::atomic<std::uint64_t> switches_{0};  // written by the owner only
+  std::atomic<int> tid_{0};
+  std::atomic<std::int64_t> cached_now_{0};
   std::atomic<bool> notified_{false};                    // Boost queued a remote-ready context
   std::atomic<bool> sleeping_{false};                    // parked in the event loop
   std::atomic<std::int64_t> parked_until_{no_deadline};  // see parked_until()
@@ -262,13 +327,29 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   void earlier_timer(std::int64_t deadline, const worker& owner) noexcept;
 
   runtime_metrics metrics() const;
+  // dump() — see handle::dump (fibers/src/dump.cpp).
+  std::string dump(dump_format format) const;
 
   logger* const log;                   // the log sink (reference-counted)
   const std::int64_t report_every_ns;  // shutdown's report interval
   runtime_clock clock;
   stack_pool stacks;
   blocking_pool blocking;
+  // workers: the regular ones first, then the spares the monitor may start
+  // (monitor.hpp); only the first live_workers() have threads.
   std::vector<std::unique_ptr<worker>> workers;
+  const std::size_t regular_workers;
+  std::atomic<std::size_t> spares_started{0};
+  std::size_t live_workers() const noexcept {
+    return regular_workers + spares_started.load(std::memory_order_acquire);
+  }
+  std::atomic<std::uint64_t> handoffs{0};  // fibers moved off a stuck worker
+  std::atomic<std::uint64_t> stalls{0};    // stall reports made
+  // block_in_place_begin() hands off the calling worker's queued fibers and
+  // marks it blocked (the monitor then treats it as stuck at once);
+  // returns the worker, or nullptr where there is nothing to hand off to.
+  worker* block_in_place_begin() noexcept;
+  void block_in_place_end(worker* w) noexcept;
   const bool current_thread;
   const std::string thread_name;
   const std::uint32_t event_interval;
@@ -324,6 +405,7 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   friend void note_task_finished(runtime_core&) noexcept;
   bool threads_started_ = false;
   bool detached_ = false;
+  std::unique_ptr<monitor> monitor_;  // multi-thread runtimes with a threshold set
 };
 
 // note_task_finished() decrements `alive` and wakes shutdown waiters.

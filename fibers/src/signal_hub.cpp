@@ -38,6 +38,7 @@
 #include "runtime_core.hpp"
 #include "thread_state.hpp"
 #include "weft/fibers/detail/signal.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/wait_util.hpp"
 
 namespace weft::detail {
@@ -267,6 +268,7 @@ result<void> signal_listener::wait(std::int64_t deadline_ns) {
     }
     if (!s.hosted) return make_error_code(errc::closed);
     // A cancellation throws out of park_on with nothing taken.
+    wait_label label("signal", this, deadline_ns, wait_detail::signal, signum_);
     const wake_reason why = park_on(s.waiters, lk, deadline_ns);
     if (why == wake_reason::timeout) {
       fold(s, signum_);

@@ -144,6 +144,7 @@ void task_base::set_listener(completion_listener* l) noexcept {
 void task_base::join_wait() {
   if (is_finished()) return;  // the common case in batches: no lock at all
   if (!started()) promote_for_join(this);
+  wait_label label("join", this, no_deadline, wait_detail::task, static_cast<std::int64_t>(id_));
   spin_guard lk(lock_);
   while (!done_.load(std::memory_order_acquire)) {
     waiter w;

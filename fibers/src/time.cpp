@@ -6,6 +6,7 @@
 
 #include "runtime_core.hpp"
 #include "thread_state.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/interval.hpp"
 #include "weft/fibers/runtime.hpp"
 
@@ -39,6 +40,7 @@ bool is_paused() { return handle::current().core().clock.paused(); }
 
 namespace detail {
 void sleep_until_ns(std::int64_t deadline_ns) {
+  weft::detail::wait_label label("sleep", nullptr, deadline_ns);
   weft::detail::waiter w;
   (void)w.park(nullptr, deadline_ns);
 }

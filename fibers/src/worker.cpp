@@ -90,6 +90,7 @@ bool is_pinned(const context* ctx) noexcept {
 
 worker::worker(runtime_core& core, std::uint32_t index) : core_(core), index_(index) {
   timers_.set_owner(this);
+  cached_now_.store(core_.clock.now(), std::memory_order_relaxed);
   // No EVENT_BASE_FLAG_PRECISE_TIMER: with it libevent's epoll backend
   // calls timerfd_settime on every dispatch, one syscall per loop pass even
   // with no timer pending (a quarter of a syscall per echo round trip).
@@ -176,6 +177,7 @@ context* worker::take_runnext() noexcept {
 }
 
 void worker::promote(context* ctx) noexcept {
+  sched_section in(*this);
   if (ctx == runnext_) return;
   if (!ctx->ready_is_linked()) return;
   ctx->ready_unlink();
@@ -200,12 +202,14 @@ void worker::flush_timer_note() noexcept {
 }
 
 void worker::run_detached(context* ctx) noexcept {
+  sched_section in(*this);
   settle();
   set_runnext(ctx);
   maybe_share();
 }
 
 void worker::awakened(context* ctx) noexcept {
+  sched_section in(*this);
   settle();
   if (ctx->is_context(boost::fibers::type::dispatcher_context)) {
     dispatcher_ = dispatcher_self_ = ctx;
@@ -228,6 +232,7 @@ void worker::awakened(context* ctx) noexcept {
 }
 
 void worker::push_new(context* ctx, bool pinned) noexcept {
+  sched_section in(*this);
   if (pinned) {
     attach(ctx);
     push_local(ctx);
@@ -260,9 +265,20 @@ std::uint64_t worker::next_id() noexcept {
 }
 
 context* worker::pick_next() noexcept {
+  sched_section in(*this);
   settle();
   context* next = pick();
-  if (next) running_ = next;
+  if (next) {
+    if (next != running_) {
+      // For runtime::dump. A finishing fiber's task pointer is already
+      // cleared (fiber_main), so task_of() never sees a freed task.
+      if (task_base* t = running_ ? task_of(running_) : nullptr)
+        t->running_on_.store(0, std::memory_order_relaxed);
+      if (task_base* t = task_of(next)) t->running_on_.store(index_ + 1, std::memory_order_relaxed);
+    }
+    running_ = next;
+    switches_.store(switches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   return next;
 }
 
@@ -321,6 +337,7 @@ context* worker::take_shared() noexcept {
 }
 
 bool worker::has_ready_fibers() const noexcept {
+  sched_section in(const_cast<worker&>(*this));
   return runnext_ != nullptr || !local_.empty() || dispatcher_ != nullptr;
 }
 
@@ -335,6 +352,7 @@ void worker::poll(bool idle) noexcept {
 
 void worker::fire_timers(bool idle) noexcept {
   const std::int64_t now = core_.clock.now();
+  cached_now_.store(now, std::memory_order_relaxed);
   timers_.fire_due(now);
   if (core_.workers.size() == 1) return;
   const std::int64_t foreign_now = idle ? now : now - kForeignTimerGrace;
@@ -366,6 +384,7 @@ bool worker::wake_if_parked() noexcept {
 }
 
 void worker::suspend_until(std::chrono::steady_clock::time_point const& tp) noexcept {
+  sched_section in(*this);
   settle();
   if (core_.stopping.load(std::memory_order_acquire)) {
     // Shutting down: Boost's dispatcher loops until its worker queue is
@@ -454,6 +473,7 @@ void worker::arm_park_timer(std::int64_t at_ns) noexcept {
 void worker::run_thread() {
   alt_signal_stack alt;
   tls().w = this;
+  tid_.store(static_cast<int>(::gettid()), std::memory_order_release);
   {
     std::string n = core_.thread_name.substr(0, 12) + "-" + std::to_string(index_);
     ::pthread_setname_np(::pthread_self(), n.substr(0, 15).c_str());

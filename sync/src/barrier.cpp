@@ -6,6 +6,7 @@
 #include "weft/sync/barrier.hpp"
 
 #include "wake_batch.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 
 namespace weft::sync {
 
@@ -34,6 +35,7 @@ result<barrier_wait_result> barrier::wait_until_ns(std::int64_t deadline_ns) {
   for (;;) {
     wake_reason why;
     try {
+      weft::detail::wait_label label("barrier wait", this, deadline_ns);
       why = detail::park_on(waiters_, lk, deadline_ns);
     } catch (...) {
       if (generation_ == gen) --arrived_;  // park_on re-locked lk

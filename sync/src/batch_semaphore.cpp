@@ -16,9 +16,11 @@
 #include "weft/sync/detail/batch_semaphore.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "wake_batch.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/detail/deadline.hpp"
 
 namespace weft::sync::detail {
@@ -43,7 +45,14 @@ void check_count(std::size_t n) {
 
 }  // namespace
 
-batch_semaphore::batch_semaphore(std::size_t permits) : permits_(permits) { check_count(permits); }
+batch_semaphore::batch_semaphore(std::size_t permits, const char* one, const char* many)
+    : permits_(permits),
+      label_one_(one),
+      label_many_(many),
+      // A lock's label says which lock; a semaphore's says how many permits.
+      show_permits_(std::strcmp(one, "semaphore acquire") == 0) {
+  check_count(permits);
+}
 
 acquire_status batch_semaphore::try_acquire(std::size_t n) {
   check_count(n);
@@ -78,6 +87,10 @@ acquire_status batch_semaphore::acquire(std::size_t n, std::int64_t deadline_ns,
 
     wake_reason why;
     try {
+      weft::detail::wait_label label(
+          n == 1 ? label_one_ : label_many_, this, deadline_ns,
+          show_permits_ ? weft::detail::wait_detail::permits : weft::detail::wait_detail::none,
+          static_cast<std::int64_t>(n));
       // No give-back hook: this catch block returns the hand-off.
       why = park_node(waiters_, node, lk, deadline_ns, cancellable);
     } catch (...) {

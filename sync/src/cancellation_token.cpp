@@ -4,6 +4,7 @@
 // that dies unlists itself. Lock order: parent before child is never needed:
 // cancel() collects the children under the parent's lock and cancels them
 // after releasing it.
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/cancellation_token.hpp"
 
 #include <atomic>
@@ -61,6 +62,7 @@ class token_state {
     spin_guard lk(lock_);
     for (;;) {
       if (cancelled_.load(std::memory_order_relaxed)) return {};
+      weft::detail::wait_label label("cancellation token wait", this, deadline_ns);
       waiter w;
       wait_list::node n(w);
       const wake_reason why = park_node(waiters_, n, lk, deadline_ns);

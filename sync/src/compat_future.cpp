@@ -3,6 +3,7 @@
 // and the waits (compat_future_state.hpp says how they fit together).
 #include <future>
 
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/wait_util.hpp"
 #include "weft/sync/detail/compat_future_state.hpp"
 
@@ -49,6 +50,7 @@ void future_state_base::abandon() noexcept {
 bool future_state_base::park_until(std::int64_t deadline_ns, bool cancellable) {
   spin_guard lk(lock_);
   while (!ready_.load(std::memory_order_acquire)) {
+    weft::detail::wait_label label("future wait", this, deadline_ns);
     if (park_on(waiters_, lk, deadline_ns, cancellable) == wake_reason::timeout) {
       return ready_.load(std::memory_order_acquire);
     }

@@ -3,6 +3,7 @@
 // A waiter woken by notify_one() (node.chosen) passes that wake-up on when
 // it was cancelled before it ran (hand-off rule, docs/sync/cancellation.md);
 // a notify_waiters() wake-up is not passed on.
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/notify.hpp"
 
 #include "weft/sync/detail/wait_util.hpp"
@@ -44,6 +45,7 @@ result<void> notify::wait(std::int64_t deadline_ns) {
       permit_ = false;
       return {};
     }
+    weft::detail::wait_label label("notify wait", this, deadline_ns);
     detail::waiter w;
     wait_list::node n(w);
     const wake_reason why =

@@ -4,6 +4,7 @@
 #include "weft/sync/detail/once_core.hpp"
 
 #include "wake_batch.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/detail/deadline.hpp"
 
 namespace weft::sync::detail {
@@ -24,6 +25,7 @@ once_core::begin_status once_core::begin(std::int64_t deadline_ns) {
     }
     // Cancelled (thrown): we held nothing. If an abandon() woke everyone at
     // the same moment, the others re-check without us.
+    weft::detail::wait_label label("once_cell initialization", this, deadline_ns);
     const wake_reason why = park_on(waiters_, lk, deadline_ns);
     if (why == wake_reason::timeout && state_.load(std::memory_order_relaxed) == kRunning) {
       return begin_status::timeout;

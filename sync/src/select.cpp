@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "weft/fibers/cancelled.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 
 namespace weft::sync::detail {
@@ -87,6 +88,8 @@ std::size_t select_core(branch* const* b, std::size_t n, bool biased) {
 
     wake_reason why = wake_reason::notified;
     if (winner == npos) {
+      weft::detail::wait_label label("select", b, deadline, weft::detail::wait_detail::branches,
+                                     static_cast<std::int64_t>(n));
       try {
         why = w.park(nullptr, deadline);
       } catch (...) {

@@ -2,6 +2,7 @@
 // weft/fibers.hpp: the fibers module umbrella (runtime, spawn, join, time).
 #pragma once
 
+#include "weft/fibers/block_in_place.hpp"
 #include "weft/fibers/cancelled.hpp"
 #include "weft/fibers/config.hpp"
 #include "weft/fibers/interval.hpp"

@@ -14,6 +14,7 @@
 #include "weft/fibers/detail/core.hpp"
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/detail/hook_support.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/spawn.hpp"
@@ -94,6 +95,10 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
     return 0;
   }
   weft::detail::thread_hold hold;  // resume on this thread: C code caches &errno
+  weft::detail::wait_label label(
+      "hooked call", &c.ref->src, deadline,
+      d == io_dir::read ? weft::detail::wait_detail::fd_read : weft::detail::wait_detail::fd_write,
+      c.fd);
   try {
     auto r = c.ref->src.wait(d, snap, deadline);
     if (r) return 0;
@@ -107,6 +112,7 @@ int wait_ready(call_ctx& c, io_dir d, std::uint32_t snap, std::int64_t deadline)
 
 int park_until(std::int64_t deadline) noexcept {
   weft::detail::thread_hold hold;  // resume on this thread (docs/hooks.md)
+  weft::detail::wait_label label("hooked sleep", nullptr, deadline);
   try {
     weft::time::detail::sleep_until_ns(deadline);
     return 0;

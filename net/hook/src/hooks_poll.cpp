@@ -21,6 +21,7 @@
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/detail/hook_support.hpp"
 #include "weft/fibers/detail/io_source.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 
 using weft::hook::detail::fd_ref;
 using weft::hook::detail::get_errno;
@@ -130,6 +131,8 @@ int poll_on_fiber(pollfd* fds, nfds_t n, std::int64_t deadline, const sigset_t* 
     if (deadline != kNoDeadline && deadline <= now_ns()) return 0;
     try {
       weft::detail::thread_hold hold;
+      weft::detail::wait_label label("hooked poll", fds, deadline, weft::detail::wait_detail::fds,
+                                     static_cast<std::int64_t>(n));
       auto w = weft::detail::wait_any(items.data(), nitems, deadline);
       if (!w) {
         if (w.error() == weft::make_error_code(weft::errc::timeout)) return check();

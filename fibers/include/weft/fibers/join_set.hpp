@@ -56,6 +56,7 @@ class join_set_state final : public completion_listener {
         return t;
       }
       if (pending_.empty()) return nullptr;
+      wait_label label("join_set::join_next", this);
       waiter w;
       wait_list::node n(w);
       waiters_.push_back(n);
@@ -143,15 +144,28 @@ class join_set {
   }
 
   // spawn() starts f(args...) on the set's runtime (the one given at
-  // construction, else the current one) and adds it to the set.
+  // construction, else the current one) and adds it to the set. spawn(f)
+  // records the call's site, as weft::spawn does.
   // Errors: no_runtime_error without a runtime.
+  template <class F>
+  void spawn(F&& f, std::source_location site = std::source_location::current()) {
+    spawn_impl(site, std::forward<F>(f));
+  }
+  template <class F, detail::not_site A0, class... A>
+  void spawn(F&& f, A0&& a0, A&&... a) {
+    spawn_impl(std::source_location{}, std::forward<F>(f), std::forward<A0>(a0),
+               std::forward<A>(a)...);
+  }
+
+ private:
   template <class F, class... A>
-  void spawn(F&& f, A&&... a) {
+  void spawn_impl(const std::source_location& site, F&& f, A&&... a) {
     detail::runtime_core& core = h_ ? h_->core() : detail::require_current_core();
     auto fn = detail::bind_call(std::forward<F>(f), std::forward<A>(a)...);
     static_assert(std::is_same_v<detail::call_result_t<decltype(fn)>, T>,
                   "join_set<T>::spawn: the function must return T");
     auto* t = new detail::task_impl<T, decltype(fn)>(std::move(fn));
+    t->set_site(site);
     t->set_listener(state_);
     t->add_ref();  // the set's reference
     state_->track(t);
@@ -163,6 +177,7 @@ class join_set {
     }
   }
 
+ public:
   // join_next() waits for the next task to complete and returns its value;
   // an empty optional when the set is empty.
   // Blocks: parks the calling fiber (or thread).

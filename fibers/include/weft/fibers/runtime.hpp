@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -38,9 +39,12 @@ class no_runtime_error : public std::logic_error {
 };
 
 // spawn_options names a task (names appear in errors, dumps and stack
-// overflow reports).
+// overflow reports). `site` is where the spawn call is written: the default
+// records the place where the options are created, `spawn_with({.name =
+// "x"}, f)`, which is the call itself.
 struct spawn_options {
   std::string name;
+  std::source_location site = std::source_location::current();
 };
 
 // unhandled_exception_policy says what the runtime does when a task's
@@ -58,6 +62,7 @@ struct task_info {
   std::uint64_t id = 0;
   std::string name;       // "" when unnamed
   bool blocking = false;  // a spawn_blocking job (running on the pool), not a fiber
+  std::source_location site{};  // where it was spawned (line 0: not recorded)
 };
 
 // shutdown_result says how runtime::shutdown_timeout() ended. It converts
@@ -70,6 +75,9 @@ struct shutdown_result {
   std::vector<task_info> still_running;
   explicit operator bool() const noexcept { return clean; }
 };
+
+// dump_format chooses runtime::dump's output.
+enum class dump_format : std::uint8_t { text, json };
 
 // runtime_metrics is a snapshot of runtime counters.
 struct runtime_metrics {
@@ -85,6 +93,9 @@ struct runtime_metrics {
   std::uint64_t stacks_cached = 0;       // warm stacks ready for reuse (bounded)
   std::uint64_t stacks_returned = 0;     // stacks given back to the kernel so far
   std::uint64_t unguarded_stacks = 0;    // stacks allocated without a guard page
+  std::uint64_t handoffs = 0;            // fibers moved off a stuck worker (docs/diagnostics.md)
+  std::uint64_t stalls = 0;              // stall reports made
+  std::uint64_t spare_workers = 0;       // spare worker threads started
 };
 
 namespace detail {
@@ -96,17 +107,26 @@ auto bind_call(F&& f, A&&... a) {
         return std::apply(std::move(fn), std::move(args));
       };
 }
+// unknown_site() is the spawn site of a spawn with arguments: a defaulted
+// std::source_location parameter cannot follow a parameter pack.
+inline spawn_options unknown_site() noexcept { return spawn_options{{}, std::source_location{}}; }
+// not_site<A> keeps the spawn(f, args...) overloads away from a single
+// std::source_location argument.
+template <class A>
+concept not_site = !std::is_same_v<std::remove_cvref_t<A>, std::source_location>;
+
 template <class Fn>
 using call_result_t = std::remove_cvref_t<std::invoke_result_t<Fn&&>>;
 
 // spawn_on() creates the task record for f(args...) and starts it on `core`.
 template <class F, class... A>
-auto spawn_on(runtime_core& core, std::string name, spawn_kind kind, F&& f, A&&... a) {
+auto spawn_on(runtime_core& core, spawn_options opts, spawn_kind kind, F&& f, A&&... a) {
   auto fn = bind_call(std::forward<F>(f), std::forward<A>(a)...);
   using R = call_result_t<decltype(fn)>;
   auto* t = new task_impl<R, decltype(fn)>(std::move(fn));
   task_ptr<task<R>> keep(t);
-  t->set_name(std::move(name));
+  t->set_name(std::move(opts.name));
+  t->set_site(opts.site);
   t->add_ref();  // the runtime's reference, released when the task ends
   submit(core, t, kind);
   return keep;
@@ -135,14 +155,21 @@ class handle {
   static std::optional<handle> try_current() noexcept;
 
   // spawn() starts f(args...) on a new fiber and returns its join_handle.
-  // The fiber may migrate between workers at suspension points.
+  // The fiber may migrate between workers at suspension points. spawn(f)
+  // records the call's file and line for reports and dumps (a spawn with
+  // arguments cannot: bind them into a lambda, or use spawn_with).
   // Errors: throws std::system_error if no stack can be allocated.
-  template <class F, class... A>
-  auto spawn(F&& f, A&&... a) const {
-    return spawn_impl({}, detail::spawn_kind::fiber, std::forward<F>(f), std::forward<A>(a)...);
+  template <class F>
+  auto spawn(F&& f, std::source_location site = std::source_location::current()) const {
+    return spawn_impl({{}, site}, detail::spawn_kind::fiber, std::forward<F>(f));
+  }
+  template <class F, detail::not_site A0, class... A>
+  auto spawn(F&& f, A0&& a0, A&&... a) const {
+    return spawn_impl(detail::unknown_site(), detail::spawn_kind::fiber, std::forward<F>(f),
+                      std::forward<A0>(a0), std::forward<A>(a)...);
   }
 
-  // spawn_with() is spawn() with options (a name).
+  // spawn_with() is spawn() with options (a name; the site of the call).
   template <class F, class... A>
   auto spawn_with(spawn_options opts, F&& f, A&&... a) const {
     return spawn_impl(std::move(opts), detail::spawn_kind::fiber, std::forward<F>(f),
@@ -151,18 +178,27 @@ class handle {
 
   // spawn_pinned() starts a fiber that never migrates from the worker that
   // first runs it (Tokio's spawn_local), for code relying on thread_local.
-  template <class F, class... A>
-  auto spawn_pinned(F&& f, A&&... a) const {
-    return spawn_impl({}, detail::spawn_kind::pinned_fiber, std::forward<F>(f),
-                      std::forward<A>(a)...);
+  template <class F>
+  auto spawn_pinned(F&& f, std::source_location site = std::source_location::current()) const {
+    return spawn_impl({{}, site}, detail::spawn_kind::pinned_fiber, std::forward<F>(f));
+  }
+  template <class F, detail::not_site A0, class... A>
+  auto spawn_pinned(F&& f, A0&& a0, A&&... a) const {
+    return spawn_impl(detail::unknown_site(), detail::spawn_kind::pinned_fiber,
+                      std::forward<F>(f), std::forward<A0>(a0), std::forward<A>(a)...);
   }
 
   // spawn_blocking() runs f(args...) on the blocking pool so that blocking
   // work never stalls a worker; joining it parks only the joining fiber.
   // abort() cancels a job that has not started yet; a running job finishes.
-  template <class F, class... A>
-  auto spawn_blocking(F&& f, A&&... a) const {
-    return spawn_impl({}, detail::spawn_kind::blocking, std::forward<F>(f), std::forward<A>(a)...);
+  template <class F>
+  auto spawn_blocking(F&& f, std::source_location site = std::source_location::current()) const {
+    return spawn_impl({{}, site}, detail::spawn_kind::blocking, std::forward<F>(f));
+  }
+  template <class F, detail::not_site A0, class... A>
+  auto spawn_blocking(F&& f, A0&& a0, A&&... a) const {
+    return spawn_impl(detail::unknown_site(), detail::spawn_kind::blocking, std::forward<F>(f),
+                      std::forward<A0>(a0), std::forward<A>(a)...);
   }
 
   // block_on() runs f(args...) on a fiber of the runtime and blocks the
@@ -188,6 +224,15 @@ class handle {
 
   // metrics() returns a snapshot of the runtime's counters.
   runtime_metrics metrics() const;
+
+  // dump() lists every live fiber and running blocking job: id, name,
+  // state (running on worker N, ready, parked), what a parked fiber waits on
+  // (which primitive and object, a descriptor and direction, the task it
+  // joins, a select's branches), since when and until which deadline, and
+  // where it was spawned. As text (one line per task) or as one JSON
+  // object; docs/diagnostics.md shows both. A snapshot: fibers move while
+  // it is taken. Thread-safety: any thread or fiber; it allocates.
+  std::string dump(dump_format format = dump_format::text) const;
 
   // trim_stacks() returns every cached fiber stack to the kernel: the
   // shared cache at once, each worker's own at its next scheduling turn (a
@@ -216,7 +261,7 @@ class handle {
  private:
   template <class F, class... A>
   auto spawn_impl(spawn_options opts, detail::spawn_kind kind, F&& f, A&&... a) const {
-    auto t = detail::spawn_on(*core_, std::move(opts.name), kind, std::forward<F>(f),
+    auto t = detail::spawn_on(*core_, std::move(opts), kind, std::forward<F>(f),
                               std::forward<A>(a)...);
     return join_handle<typename std::remove_reference_t<decltype(*t.get())>::value_type>(
         std::move(t));
@@ -244,15 +289,26 @@ class runtime {
     return h_.block_on(std::forward<F>(f), std::forward<A>(a)...);
   }
   // spawn() — see handle::spawn.
-  template <class F, class... A>
-  auto spawn(F&& f, A&&... a) const {
-    return h_.spawn(std::forward<F>(f), std::forward<A>(a)...);
+  template <class F>
+  auto spawn(F&& f, std::source_location site = std::source_location::current()) const {
+    return h_.spawn_with({{}, site}, std::forward<F>(f));
+  }
+  template <class F, detail::not_site A0, class... A>
+  auto spawn(F&& f, A0&& a0, A&&... a) const {
+    return h_.spawn(std::forward<F>(f), std::forward<A0>(a0), std::forward<A>(a)...);
   }
   // spawn_blocking() — see handle::spawn_blocking.
-  template <class F, class... A>
-  auto spawn_blocking(F&& f, A&&... a) const {
-    return h_.spawn_blocking(std::forward<F>(f), std::forward<A>(a)...);
+  template <class F>
+  auto spawn_blocking(F&& f, std::source_location site = std::source_location::current()) const {
+    return h_.spawn_blocking(std::forward<F>(f), site);
   }
+  template <class F, detail::not_site A0, class... A>
+  auto spawn_blocking(F&& f, A0&& a0, A&&... a) const {
+    return h_.spawn_blocking(std::forward<F>(f), std::forward<A0>(a0), std::forward<A>(a)...);
+  }
+
+  // dump() — see handle::dump.
+  std::string dump(dump_format format = dump_format::text) const { return h_.dump(format); }
 
   // get_handle() returns a handle usable from any thread.
   const handle& get_handle() const noexcept { return h_; }
@@ -392,10 +448,39 @@ class builder {
     return *this;
   }
 
+  // handoff_after() is how long a worker may run one fiber without
+  // switching before the runtime's monitor moves the worker's queued fibers
+  // to the other workers (and, when every worker is held, starts a spare
+  // worker thread: max_spare_workers). Default 20 ms; zero turns hand-off
+  // off. Multi-thread runtimes only. See docs/diagnostics.md.
+  template <class Rep, class Period>
+  builder& handoff_after(std::chrono::duration<Rep, Period> d) noexcept {
+    handoff_ns_ = detail::to_ns_saturated(d);
+    return *this;
+  }
+  // stall_report_after() is how long a fiber may hold its worker before a
+  // stall report (log topic "stall": the task, its name and spawn site,
+  // how long) goes to the log sink; another record follows when the worker
+  // switches again. Default 100 ms; zero turns reports off. Multi-thread
+  // runtimes only.
+  template <class Rep, class Period>
+  builder& stall_report_after(std::chrono::duration<Rep, Period> d) noexcept {
+    stall_report_ns_ = detail::to_ns_saturated(d);
+    return *this;
+  }
+  // max_spare_workers() bounds the extra worker threads the monitor starts
+  // when every worker is held and fibers are waiting (default 2; 0: none;
+  // at most 1024). A spare, once started, stays until the runtime stops.
+  builder& max_spare_workers(std::size_t n) noexcept {
+    max_spares_ = n;
+    return *this;
+  }
+
   // build() creates the runtime and starts its workers.
   // Errors: config_error for 0 workers, more than 1024 workers, more than
   //   one worker on a current-thread runtime, a stack size
-  //   outside [16 KiB, 64 MiB], 0 blocking threads or event_interval 0;
+  //   outside [16 KiB, 64 MiB], 0 blocking threads or event_interval 0,
+  //   a negative handoff_after or stall_report_after, more than 1024 spares;
   //   std::system_error if threads or event loops cannot be created.
   runtime build() const;
 
@@ -418,6 +503,9 @@ class builder {
   std::uint32_t log_rate_ = 10;
   unhandled_exception_policy unhandled_ = unhandled_exception_policy::report;
   std::int64_t shutdown_report_ns_ = 5000000000LL;
+  std::int64_t handoff_ns_ = 20000000LL;        // 20 ms
+  std::int64_t stall_report_ns_ = 100000000LL;  // 100 ms
+  std::size_t max_spares_ = 2;
 };
 
 }  // namespace weft

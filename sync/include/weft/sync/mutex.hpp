@@ -30,7 +30,7 @@ struct relock_access;
 class mutex {
  public:
   // mutex() is unlocked.
-  mutex() : sem_(1) {}
+  mutex() : sem_(1, "mutex lock", "mutex lock") {}
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/time.hpp"
 #include "weft/sync/detail/deadline.hpp"
@@ -80,6 +81,7 @@ class oneshot_state {
       if (value_) return take_locked();
       if (no_value_coming()) return make_error_code(errc::closed);
       if (try_only) return make_error_code(errc::empty);
+      weft::detail::wait_label label("oneshot receive", this, deadline_ns);
       waiter w;
       wait_list::node n(w);
       const wake_reason why = park_node(waiters_, n, lk, deadline_ns, true,

@@ -33,7 +33,7 @@ class rwlock {
   static constexpr std::size_t max_readers = std::numeric_limits<std::uint32_t>::max() >> 3;
 
   // rwlock() is unlocked.
-  rwlock() : sem_(max_readers) {}
+  rwlock() : sem_(max_readers, "rwlock read lock", "rwlock write lock") {}
   rwlock(const rwlock&) = delete;
   rwlock& operator=(const rwlock&) = delete;
 

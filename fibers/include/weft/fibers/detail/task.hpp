@@ -9,11 +9,13 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::detail {
@@ -118,6 +120,10 @@ class task_base {
     if (!n.empty()) name_ = std::make_unique<std::string>(std::move(n));
   }
   outcome result_kind() const noexcept { return outcome_; }
+  // site() is where the task was spawned (file "" and line 0 when the spawn
+  // call could not record it: a spawn with arguments, see spawn.hpp).
+  const std::source_location& site() const noexcept { return site_; }
+  void set_site(const std::source_location& s) noexcept { site_ = s; }
   static const std::string& empty_name() noexcept {
     static const std::string empty;
     return empty;
@@ -162,6 +168,7 @@ class task_base {
   cancel_context cancel_ctx_;
   runtime_core* core_ = nullptr;
   std::unique_ptr<std::string> name_;
+  std::source_location site_{};
   std::uint64_t id_ = 0;
   bool pinned_ = false;
   bool blocking_ = false;
@@ -179,6 +186,16 @@ class task_base {
   // worker whose local run queue holds it right now (nullptr otherwise).
   void* ctx_ = nullptr;
   std::atomic<void*> queued_on_{nullptr};
+  // What the task waits on (wait_label.hpp) and where it runs, for
+  // runtime::dump: written by the task (and its worker), read by a dump on
+  // any thread, all relaxed: a dump is a snapshot.
+  std::atomic<const char*> wait_what_{nullptr};
+  std::atomic<const void*> wait_obj_{nullptr};
+  std::atomic<std::int64_t> wait_since_{0};
+  std::atomic<std::int64_t> wait_deadline_{0};
+  std::atomic<std::int64_t> wait_value_{0};
+  std::atomic<std::uint8_t> wait_kind_{0};
+  std::atomic<std::uint32_t> running_on_{0};  // worker index + 1 while it runs
   bool started() const noexcept { return started_.load(std::memory_order_acquire); }
 
  protected:

@@ -13,6 +13,7 @@
 
 #include "weft/fibers/cancelled.hpp"
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::detail {

@@ -39,9 +39,13 @@ class batch_semaphore {
   // max_permits is the largest number of permits the semaphore can hold.
   static constexpr std::size_t max_permits = std::numeric_limits<std::size_t>::max() >> 3;
 
-  // batch_semaphore() starts with `permits` available.
+  // batch_semaphore() starts with `permits` available. `one` and `many`
+  // name a waiting acquire of one permit and of more (string literals, for
+  // the fiber dump: a mutex says "mutex lock", an rwlock tells a read lock
+  // from a write lock).
   // Errors: std::invalid_argument when permits > max_permits.
-  explicit batch_semaphore(std::size_t permits);
+  explicit batch_semaphore(std::size_t permits, const char* one = "semaphore acquire",
+                           const char* many = "semaphore acquire");
   batch_semaphore(const batch_semaphore&) = delete;
   batch_semaphore& operator=(const batch_semaphore&) = delete;
   ~batch_semaphore() = default;
@@ -90,6 +94,9 @@ class batch_semaphore {
   weft::detail::wait_list waiters_;  // guarded by lock_; node.count = permits still needed
   std::size_t permits_;              // guarded by lock_
   bool closed_ = false;              // guarded by lock_
+  const char* const label_one_;
+  const char* const label_many_;
+  const bool show_permits_;
 };
 
 }  // namespace weft::sync::detail

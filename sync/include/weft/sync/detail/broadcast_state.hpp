@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/wait_util.hpp"
 
@@ -117,6 +118,7 @@ class broadcast_state {
     for (;;) {
       const take_status st = take_locked(next, out, skipped);
       if (st != take_status::empty) return st;
+      weft::detail::wait_label label("broadcast receive", this, deadline_ns);
       if (park_on(waiters_, lk, deadline_ns) == wake_reason::timeout) {
         // A message that raced the deadline is delivered rather than dropped.
         return take_locked(next, out, skipped);

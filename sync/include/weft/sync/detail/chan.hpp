@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/detail/ring.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/wait_util.hpp"
@@ -108,6 +109,7 @@ class chan {
         return send_status::sent;
       }
       if (try_only) return send_status::full;
+      weft::detail::wait_label label("channel send", this, deadline_ns);
       waiter w;
       wait_list::node n(w);
       n.value = &v;
@@ -135,6 +137,7 @@ class chan {
       }
       if (senders_ == 0 || rx_closed_) return recv_status::closed;
       if (try_only) return recv_status::empty;
+      weft::detail::wait_label label("channel receive", this, deadline_ns);
       waiter w;
       wait_list::node n(w);
       n.value = &out;

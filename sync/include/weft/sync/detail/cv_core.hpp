@@ -12,6 +12,7 @@
 
 #include "weft/fibers/cancelled.hpp"
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/fibers/detail/waiter.hpp"
 
 namespace weft::sync {
@@ -137,6 +138,7 @@ std::cv_status cv_wait(cv_core& cv, Lock& lk, std::int64_t deadline_ns) {
   }
   weft::detail::wake_reason why;
   try {
+    weft::detail::wait_label label("condition variable wait", &cv, deadline_ns);
     why = w.park(nullptr, deadline_ns);
   } catch (...) {
     cv.dequeue(node);

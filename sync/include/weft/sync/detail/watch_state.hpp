@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "weft/fibers/config.hpp"
+#include "weft/fibers/detail/wait_label.hpp"
 #include "weft/sync/detail/select_branch.hpp"
 #include "weft/sync/detail/wait_util.hpp"
 
@@ -126,6 +127,7 @@ class watch_state {
     for (;;) {
       const watch_status st = take_locked(seen, out);
       if (st != watch_status::unchanged) return st;
+      weft::detail::wait_label label("watch changed", this, deadline_ns);
       if (park_on(rx_waiters_, lk, deadline_ns) == wake_reason::timeout) {
         return take_locked(seen, out);
       }
@@ -137,6 +139,7 @@ class watch_state {
   bool closed_wait(std::int64_t deadline_ns) {
     spin_guard lk(lock_);
     while (receivers_ != 0) {
+      weft::detail::wait_label label("watch sender closed", this, deadline_ns);
       if (park_on(tx_waiters_, lk, deadline_ns) == wake_reason::timeout) return receivers_ == 0;
     }
     return true;
