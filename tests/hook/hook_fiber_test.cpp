@@ -517,3 +517,46 @@ TEST_CASE("hook: a descriptor outlives the runtime that first waited on it", "[h
   ::close(a);
   ::close(b);
 }
+
+// The fiber dump (docs/diagnostics.md) names a hooked call with its
+// descriptor and direction, and a hooked sleep.
+TEST_CASE("hook: the fiber dump shows a hooked recv and a hooked nanosleep", "[hook][dump]") {
+  auto rt = weft_test::make_runtime(2);
+  rt.block_on([] {
+    auto [a, b] = hook_test::stream_pair();
+    auto reader = weft::spawn_with({.name = "reader"}, [a = a] {
+      char c = 0;
+      return ::recv(a, &c, 1, 0) == 1 ? c : '\0';
+    });
+    std::atomic<int> sleep_errno{0};
+    auto sleeper = weft::spawn_with({.name = "sleeper"}, [&sleep_errno] {
+      timespec ts{3600, 0};
+      const int r = ::nanosleep(&ts, nullptr);
+      sleep_errno = errno;
+      return r;
+    });
+    const std::string want_recv =
+        "'reader' parked: hooked call (fd " + std::to_string(a) + ", read)";
+    const std::string want_sleep = "'sleeper' parked: hooked sleep";
+    std::string d;
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    do {
+      weft::this_fiber::yield();
+      d = weft::handle::current().dump();
+    } while ((d.find(want_recv) == std::string::npos || d.find(want_sleep) == std::string::npos) &&
+             std::chrono::steady_clock::now() < give_up);
+    INFO(d);
+    CHECK(d.find(want_recv) != std::string::npos);
+    CHECK(d.find(want_sleep) != std::string::npos);
+    REQUIRE(::write(b, "q", 1) == 1);
+    CHECK(reader.join() == 'q');
+    sleeper.abort();
+    try {
+      CHECK(sleeper.join() == -1);
+    } catch (const weft::join_error&) {  // the abort is raised again at a later weft wait
+    }
+    CHECK(sleep_errno.load() == ECANCELED);  // docs/hooks.md
+    ::close(a);
+    ::close(b);
+  });
+}
