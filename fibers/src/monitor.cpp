@@ -12,6 +12,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+#include <mutex>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +29,42 @@
 namespace weft::detail {
 
 namespace {
+// The dump signal: the handler counts deliveries per signal (a lock-free
+// atomic add is async-signal-safe); each runtime's monitor compares the
+// count with what it saw. Installed while at least one runtime uses it;
+// the previous action comes back after the last.
+std::atomic<std::uint64_t> g_dump_requests[NSIG];
+std::mutex g_dump_lock;
+struct dump_user {
+  int users = 0;
+  struct sigaction previous {};
+};
+dump_user g_dump_users[NSIG];
+
+extern "C" void on_dump_signal(int sig) {
+  if (sig > 0 && sig < NSIG) g_dump_requests[sig].fetch_add(1, std::memory_order_relaxed);
+}
+
+bool install_dump_signal(int sig) noexcept {
+  std::lock_guard<std::mutex> lk(g_dump_lock);
+  dump_user& u = g_dump_users[sig];
+  if (u.users == 0) {
+    struct sigaction sa {};
+    sa.sa_handler = on_dump_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (::sigaction(sig, &sa, &u.previous) != 0) return false;
+  }
+  ++u.users;
+  return true;
+}
+
+void remove_dump_signal(int sig) noexcept {
+  std::lock_guard<std::mutex> lk(g_dump_lock);
+  dump_user& u = g_dump_users[sig];
+  if (--u.users == 0) ::sigaction(sig, &u.previous, nullptr);
+}
+
 // tick_for() is a quarter of the shortest threshold, within [1, 100] ms.
 std::int64_t tick_for(const monitor::settings& s) noexcept {
   std::int64_t t = no_deadline;
@@ -94,11 +134,21 @@ monitor::monitor(runtime_core& core, settings s)
 monitor::~monitor() { stop(); }
 
 void monitor::start() {
-  if (!heavy_fence_available()) {
+  if ((s_.handoff_ns > 0 || s_.report_ns > 0) && !heavy_fence_available()) {
     core_.log->log(log_level::warn, "stall",
                    "membarrier(2) is not available: the stall monitor is off (no hand-off of "
                    "a stuck worker's fibers, no stall reports)");
-    return;
+    if (s_.dump_signal == 0) return;
+    disabled_ = true;
+  }
+  if (s_.dump_signal != 0) {
+    dumps_seen_ = g_dump_requests[s_.dump_signal].load(std::memory_order_relaxed);
+    signal_installed_ = install_dump_signal(s_.dump_signal);
+    if (!signal_installed_) {
+      core_.log->log(log_level::error, "dump",
+                     "could not install the handler of dump_signal(" +
+                         std::to_string(s_.dump_signal) + ")");
+    }
   }
   thread_ = std::thread([this] { run(); });
 }
@@ -110,6 +160,24 @@ void monitor::stop() noexcept {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (signal_installed_) {
+    remove_dump_signal(s_.dump_signal);
+    signal_installed_ = false;
+  }
+}
+
+void monitor::serve_dump_signal() noexcept {
+  if (!signal_installed_) return;
+  const std::uint64_t n = g_dump_requests[s_.dump_signal].load(std::memory_order_relaxed);
+  if (n == dumps_seen_) return;
+  dumps_seen_ = n;
+  try {
+    std::string d = core_.dump(dump_format::text);
+    if (!d.empty() && d.back() == '\n') d.pop_back();
+    core_.log->log(log_level::info, "dump", d);
+  } catch (...) {
+    core_.log->log(log_level::error, "dump", "out of memory writing the fiber dump");
+  }
 }
 
 void monitor::poke() noexcept {
@@ -128,9 +196,11 @@ void monitor::run() {
     if (stop_) break;
     poked_ = false;
     lk.unlock();
-    const bool idle = look(steady_ns());
+    serve_dump_signal();
+    const bool idle = disabled_ ? true : look(steady_ns());
     lk.lock();
-    wait = idle ? kIdleTickNs : tick_ns_;
+    wait = idle ? std::max(kIdleTickNs, tick_ns_) : tick_ns_;
+    if (s_.dump_signal != 0) wait = std::min(wait, kIdleTickNs);
   }
 }
 

@@ -30,6 +30,7 @@ class monitor {
   struct settings {
     std::int64_t handoff_ns = 0;  // 0: no hand-off
     std::int64_t report_ns = 0;   // 0: no stall reports
+    int dump_signal = 0;          // 0: none (builder::dump_signal)
   };
 
   monitor(runtime_core& core, settings s);
@@ -60,6 +61,8 @@ class monitor {
   void report_stall(const worker& w, std::int64_t held_ns, std::size_t moved, watch& st);
   void report_back(const worker& w, std::int64_t held_ns, const watch& st) noexcept;
   void start_spare() noexcept;
+  // serve_dump_signal() logs runtime::dump() once per delivery seen.
+  void serve_dump_signal() noexcept;
 
   runtime_core& core_;
   const settings s_;
@@ -70,6 +73,9 @@ class monitor {
   std::condition_variable cv_;
   bool stop_ = false;   // guarded by m_
   bool poked_ = false;  // guarded by m_
+  bool signal_installed_ = false;
+  bool disabled_ = false;  // no membarrier: the thread serves the dump signal only
+  std::uint64_t dumps_seen_ = 0;
 };
 
 }  // namespace weft::detail

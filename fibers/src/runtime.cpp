@@ -2,6 +2,7 @@
 // builder, runtime and handle: the public face of runtime_core.
 #include "weft/fibers/runtime.hpp"
 
+#include <csignal>
 #include <limits>
 #include <thread>
 
@@ -64,6 +65,11 @@ runtime builder::build() const {
   if (max_spares_ > kMaxWorkers) {
     throw config_error("weft::builder: max_spare_workers(" + std::to_string(max_spares_) +
                        ") exceeds the maximum of " + std::to_string(kMaxWorkers));
+  }
+  if (dump_signal_ != 0 && (dump_signal_ < 1 || dump_signal_ >= NSIG || dump_signal_ == SIGKILL ||
+                            dump_signal_ == SIGSTOP)) {
+    throw config_error("weft::builder: dump_signal(" + std::to_string(dump_signal_) +
+                       ") is not a signal a handler can catch");
   }
   if (name_.empty()) {
     throw config_error("weft::builder: thread_name must not be empty");

@@ -147,6 +147,10 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
   // descriptors) so that `workers` never changes while threads read it.
   const bool watched = !ct && (b.handoff_ns_ > 0 || b.stall_report_ns_ > 0);
   const std::size_t spares = watched && b.handoff_ns_ > 0 ? b.max_spares_ : 0;
+  // The monitor also serves the dump signal, on either flavour.
+  monitor::settings ms{};
+  if (watched) ms = {b.handoff_ns_, b.stall_report_ns_};
+  ms.dump_signal = b.dump_signal_;
   const std::size_t total = n + spares;
   reg_count_ = total + 1;
   reg_ = std::make_unique<reg_shard[]>(reg_count_);
@@ -155,7 +159,7 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
     workers.push_back(std::make_unique<worker>(*this, static_cast<std::uint32_t>(i)));
   }
   for (auto& w : workers) w->set_solo(total == 1);
-  if (watched) monitor_ = std::make_unique<monitor>(*this, monitor::settings{b.handoff_ns_, b.stall_report_ns_});
+  if (watched || ms.dump_signal != 0) monitor_ = std::make_unique<monitor>(*this, ms);
 }
 
 runtime_core::~runtime_core() {
@@ -166,7 +170,10 @@ runtime_core::~runtime_core() {
 
 void runtime_core::start() {
   signal_hub_runtime_started(*this);
-  if (current_thread) return;
+  if (current_thread) {
+    if (monitor_) monitor_->start();
+    return;
+  }
   for (std::size_t i = 0; i < regular_workers; ++i) {
     worker* wp = workers[i].get();
     wp->thread = std::thread([wp] { wp->run_thread(); });

@@ -4,6 +4,7 @@
 // every worker is held, block_in_place hands off at once, and a stall is
 // reported with the task, its name and its spawn site (and correct code is
 // not). The blocking calls are raw syscall(2)s, which no hook can see.
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -305,4 +306,54 @@ TEST_CASE("monitor: builder rejects negative thresholds and too many spares",
                   weft::config_error);
   CHECK_THROWS_WITH(weft::builder::multi_thread().handoff_after(-1ms).build(),
                     Catch::Contains("handoff_after must not be negative"));
+}
+
+TEST_CASE("monitor: dump_signal sends the fiber dump to the log sink on either flavour",
+          "[fibers][monitor][dump]") {
+  for (const bool current : {false, true}) {
+    INFO((current ? "current-thread" : "multi-thread"));
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::string> dumps;
+    auto sink = [&](const weft::log_record& r) {
+      if (r.topic != "dump") return;
+      {
+        std::lock_guard<std::mutex> lk(m);
+        dumps.emplace_back(r.message);
+      }
+      cv.notify_all();
+    };
+    auto b = current ? weft::builder::current_thread()
+                     : weft::builder::multi_thread().worker_threads(2);
+    auto rt = b.dump_signal(SIGUSR2).log_sink(sink).build();
+    rt.block_on([&] {
+      auto napper = weft::spawn_with({.name = "napper"}, [] {
+        try {
+          weft::time::sleep_for(1h);
+        } catch (const weft::cancelled&) {
+        }
+      });
+      while (weft::handle::current().dump().find("'napper' parked: sleep") == std::string::npos)
+        weft::this_fiber::yield();
+      REQUIRE(::raise(SIGUSR2) == 0);
+      {
+        // The monitor thread writes the dump; this thread only waits.
+        std::unique_lock<std::mutex> lk(m);
+        REQUIRE(cv.wait_for(lk, 10s, [&] { return !dumps.empty(); }));
+      }
+      napper.abort();
+      napper.join();
+    });
+    std::lock_guard<std::mutex> lk(m);
+    REQUIRE(dumps.size() == 1);
+    CHECK(dumps[0].rfind("weft runtime: ", 0) == 0);
+    CHECK(dumps[0].find("'napper' parked: sleep") != std::string::npos);
+  }
+  // Both runtimes stopped: the signal's previous action is back.
+  struct sigaction now {};
+  REQUIRE(::sigaction(SIGUSR2, nullptr, &now) == 0);
+  CHECK(now.sa_handler == SIG_DFL);
+  CHECK_THROWS_AS(weft::builder::multi_thread().dump_signal(SIGKILL).build(), weft::config_error);
+  CHECK_THROWS_AS(weft::builder::current_thread().dump_signal(-3).build(), weft::config_error);
+  CHECK_THROWS_AS(weft::builder::current_thread().dump_signal(NSIG).build(), weft::config_error);
 }

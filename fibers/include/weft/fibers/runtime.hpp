@@ -468,6 +468,17 @@ class builder {
     stall_report_ns_ = detail::to_ns_saturated(d);
     return *this;
   }
+  // dump_signal() makes signal `signo` (e.g. SIGUSR1) send runtime::dump()
+  // to the log sink (topic "dump") within about 100 ms, from a live process:
+  // `kill -USR1 <pid>` shows what every fiber waits on. The runtime
+  // installs the signal's handler while it runs and restores the previous
+  // one when it stops (several runtimes may share a signal: each dumps).
+  // Do not also wait for that signal with weft::net's signals. Default 0:
+  // none. Either flavour.
+  builder& dump_signal(int signo) noexcept {
+    dump_signal_ = signo;
+    return *this;
+  }
   // max_spare_workers() bounds the extra worker threads the monitor starts
   // when every worker is held and fibers are waiting (default 2; 0: none;
   // at most 1024). A spare, once started, stays until the runtime stops.
@@ -480,7 +491,8 @@ class builder {
   // Errors: config_error for 0 workers, more than 1024 workers, more than
   //   one worker on a current-thread runtime, a stack size
   //   outside [16 KiB, 64 MiB], 0 blocking threads or event_interval 0,
-  //   a negative handoff_after or stall_report_after, more than 1024 spares;
+  //   a negative handoff_after or stall_report_after, more than 1024 spares,
+  //   a dump_signal that is not a catchable signal number;
   //   std::system_error if threads or event loops cannot be created.
   runtime build() const;
 
@@ -506,6 +518,7 @@ class builder {
   std::int64_t handoff_ns_ = 20000000LL;        // 20 ms
   std::int64_t stall_report_ns_ = 100000000LL;  // 100 ms
   std::size_t max_spares_ = 2;
+  int dump_signal_ = 0;
 };
 
 }  // namespace weft
