@@ -118,7 +118,9 @@ std::string address(const void* p) {
   return b;
 }
 
-std::string site_text(const std::source_location& s) {
+}  // namespace
+
+std::string spawn_site_text(const std::source_location& s) {
   if (s.line() == 0) return "spawn site not recorded";
   std::string out = "spawned at ";
   out += s.file_name();
@@ -130,6 +132,8 @@ std::string site_text(const std::source_location& s) {
   }
   return out;
 }
+
+namespace {
 
 void json_string(std::string& out, std::string_view s) {
   out += '"';
@@ -181,7 +185,7 @@ std::string text_dump(const std::vector<entry>& es, std::int64_t now, std::size_
         out += ", deadline in " + seconds(e.deadline > now ? e.deadline - now : 0);
       }
     }
-    out += "; " + site_text(e.site) + "\n";
+    out += "; " + spawn_site_text(e.site) + "\n";
   }
   return out;
 }

@@ -110,21 +110,7 @@ std::string describe(const task_base* t) {
   if (!t) return "the worker's scheduler context (no task)";
   std::string s = "task " + std::to_string(t->id());
   if (!t->name().empty()) s += " '" + t->name() + "'";
-  const std::source_location& site = t->site();
-  if (site.line() != 0) {
-    s += " (spawned at ";
-    s += site.file_name();
-    s += ':';
-    s += std::to_string(site.line());
-    if (site.function_name()[0] != '\0') {
-      s += " in ";
-      s += site.function_name();
-    }
-    s += ')';
-  } else {
-    s += " (spawn site not recorded)";
-  }
-  return s;
+  return s + " (" + spawn_site_text(t->site()) + ")";
 }
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <source_location>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +53,10 @@ inline task_base* task_of(const context* ctx) noexcept {
   auto* p = ctx->get_properties();
   return p ? static_cast<fiber_props*>(p)->task : nullptr;
 }
+
+// spawn_site_text() is "spawned at file:line in function", or "spawn site
+// not recorded" (reports and the dump: fibers/src/dump.cpp).
+std::string spawn_site_text(const std::source_location& s);
 
 // worker is one scheduler thread (or, for a current-thread runtime, the
 // thread running block_on).

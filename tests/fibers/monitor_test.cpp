@@ -68,22 +68,6 @@ struct blocking_pipe {
   void release() const { REQUIRE(::syscall(SYS_write, fd[1], "x", 1) == 1); }
 };
 
-// yielders() spawns n fibers that each yield `rounds` times and returns
-// how many of them finished.
-int yielders(int n, int rounds) {
-  std::vector<weft::join_handle<int>> hs;
-  hs.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    hs.push_back(weft::spawn([rounds] {
-      for (int r = 0; r < rounds; ++r) weft::this_fiber::yield();
-      return 1;
-    }));
-  }
-  int done = 0;
-  for (auto& h : hs) done += h.join();
-  return done;
-}
-
 // yield_gaps() is yielders() that also returns the longest time any fiber
 // waited between two of its turns.
 std::chrono::nanoseconds yield_gaps(int n, int rounds, int& done) {
@@ -111,6 +95,27 @@ std::chrono::nanoseconds yield_gaps(int n, int rounds, int& done) {
   return worst;
 }
 
+
+// yielders() spawns n fibers that each yield `rounds` times and returns
+// how many of them finished.
+int yielders(int n, int rounds) {
+  int done = 0;
+  (void)yield_gaps(n, rounds, done);
+  return done;
+}
+
+// spawn_blocker() starts a fiber that blocks its worker thread in
+// p.read_raw() and returns once that fiber runs.
+weft::join_handle<char> spawn_blocker(const blocking_pipe& p) {
+  std::atomic<bool> entered{false};
+  auto h = weft::spawn([&entered, &p] {
+    entered = true;  // the last use of `entered`
+    return p.read_raw();
+  });
+  while (!entered) weft::this_fiber::yield();
+  return h;
+}
+
 }  // namespace
 
 TEST_CASE("monitor: a raw blocking read on one of 2 workers does not stop 1000 fibers",
@@ -119,12 +124,7 @@ TEST_CASE("monitor: a raw blocking read on one of 2 workers does not stop 1000 f
   auto rt = weft::builder::multi_thread().worker_threads(2).log_sink(log.sink()).build();
   blocking_pipe p;
   rt.block_on([&] {
-    std::atomic<bool> entered{false};
-    auto blocker = weft::spawn([&] {
-      entered = true;
-      return p.read_raw();
-    });
-    while (!entered) weft::this_fiber::yield();
+    auto blocker = spawn_blocker(p);
     // If this fiber was queued behind the blocker, it got here by hand-off.
     int done = 0;
     const auto worst = yield_gaps(1000, 100, done);
@@ -151,14 +151,9 @@ TEST_CASE("monitor: every worker held, a spare worker keeps the runtime going",
                 .build();
   blocking_pipe p;
   rt.block_on([&] {
-    std::atomic<bool> entered{false};
-    auto blocker = weft::spawn([&] {
-      entered = true;
-      return p.read_raw();
-    });
     // The only worker runs the blocker once this fiber yields; this fiber
     // continues only on the spare.
-    while (!entered) weft::this_fiber::yield();
+    auto blocker = spawn_blocker(p);
     CHECK(yielders(200, 20) == 200);
     CHECK_FALSE(blocker.is_finished());
     const weft::runtime_metrics m = weft::handle::current().metrics();

@@ -328,12 +328,21 @@ TEST_CASE("hook: a read after a short read waits for the next data, EOF or peeke
         char x[64];
         REQUIRE(::write(b, "abc", 3) == 3);
         CHECK(::recv(a, x, sizeof x, 0) == 3);  // short: the buffer is drained
-        std::thread later([b] {
-          std::this_thread::sleep_for(20ms);
-          REQUIRE(::write(b, "defgh", 5) == 5);
+        // The data comes only once the read is parked (the fiber dump says
+        // so), so the read must be woken by it.
+        const std::string parked = "parked: hooked call (fd " + std::to_string(a) + ", read)";
+        std::atomic<long> wrote{0};
+        std::thread later([b, parked, &wrote, h = weft::handle::current()] {
+          const auto give_up = std::chrono::steady_clock::now() + 5s;
+          while (h.dump().find(parked) == std::string::npos &&
+                 std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::yield();
+          }
+          wrote = ::write(b, "defgh", 5);
         });
         CHECK(::read(a, x, sizeof x) == 5);  // parked, woken by the data
         later.join();
+        REQUIRE(wrote.load() == 5);
         // A peek that returns less than asked leaves the bytes there.
         REQUIRE(::write(b, "ij", 2) == 2);
         CHECK(::recv(a, x, sizeof x, MSG_PEEK) == 2);
