@@ -66,6 +66,7 @@ void blocking_pool::run() noexcept {
       t->reg_next_ = running_;
       if (running_) running_->reg_prev_ = t;
       running_ = t;
+      ++started_;
       lk.unlock();
       t->execute();
       lk.lock();
@@ -114,6 +115,10 @@ std::size_t blocking_pool::threads() const {
 std::size_t blocking_pool::idle() const {
   std::lock_guard<std::mutex> lk(lock_);
   return idle_;
+}
+std::uint64_t blocking_pool::started() const {
+  std::lock_guard<std::mutex> lk(lock_);
+  return started_;
 }
 std::size_t blocking_pool::queued() const {
   std::lock_guard<std::mutex> lk(lock_);

@@ -46,6 +46,7 @@ class blocking_pool {
   std::size_t threads() const;
   std::size_t idle() const;
   std::size_t queued() const;
+  std::uint64_t started() const;  // jobs started so far
 
  private:
   void run() noexcept;
@@ -61,6 +62,7 @@ class blocking_pool {
   task_base* running_ = nullptr;  // jobs running now, linked by reg_prev_/reg_next_
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
+  std::uint64_t started_ = 0;
   bool shutdown_ = false;
   std::atomic<std::uint64_t> in_flight_{0};
 };

@@ -34,6 +34,25 @@ thread_hold::~thread_hold() {
   if (t_) t_->set_pinned(was_);
 }
 
+namespace {
+task_base* lock_owner() noexcept {
+  thread_state& t = tls();
+  if (!t.w || t.no_hooks != 0) return nullptr;
+  const context* c = t.w->running();
+  return c ? task_of(c) : nullptr;
+}
+}  // namespace
+
+void lock_acquired() noexcept {
+  if (task_base* t = lock_owner()) ++t->locks_held_;
+}
+
+void lock_released() noexcept {
+  // An unlock on another fiber than the lock's (or of a lock taken before
+  // the runtime started) finds nothing counted: never wrap below zero.
+  if (task_base* t = lock_owner(); t && t->locks_held_ != 0) --t->locks_held_;
+}
+
 bool offload_file_io() noexcept {
   runtime_core* c = current_core();
   return c && c->offload_file_io;

@@ -37,7 +37,9 @@ void io_source::on_event(int, short what, void* arg) {
   }
   if (what & EV_READ) dirs |= 1;
   if (what & EV_WRITE) dirs |= 2;
-  static_cast<io_source*>(arg)->wake(dirs);
+  auto* src = static_cast<io_source*>(arg);
+  src->owner_->io_events.fetch_add(1, std::memory_order_relaxed);
+  src->wake(dirs);
 }
 
 void io_source::wake(unsigned dirs) noexcept {
@@ -70,7 +72,9 @@ result<void> io_source::ensure_registered() {
     return std::error_code(errno ? errno : ENOMEM, std::generic_category());
   }
   ev_ = ev;
-  owner_waits_ = &w->io_waits;
+  owner_ = w;
+  w->io_registrations.fetch_add(1, std::memory_order_relaxed);
+  w->io_registered.fetch_add(1, std::memory_order_relaxed);
   keep_ = current_core_shared();
   return {};
 }
@@ -90,7 +94,7 @@ result<void> io_source::wait(io_dir d, std::uint32_t snap, std::int64_t deadline
       n->fetch_add(1, std::memory_order_relaxed);
     }
     ~owner_wait() { n->fetch_sub(1, std::memory_order_relaxed); }
-  } counted(owner_waits_);
+  } counted(&owner_->io_waits);
   wait_label label("descriptor", this, deadline_ns,
                    d == io_dir::read ? wait_detail::fd_read : wait_detail::fd_write, fd_);
   const wake_reason r = park_on(waiters_[static_cast<std::size_t>(d)], lk, deadline_ns);
@@ -130,7 +134,7 @@ result<void> wait_any(io_interest* items, std::size_t n, std::int64_t deadline_n
       break;
     }
     s.waiters_[static_cast<std::size_t>(items[linked].dir)].push_back(nodes[linked]);
-    s.owner_waits_->fetch_add(1, std::memory_order_relaxed);
+    s.owner_->io_waits.fetch_add(1, std::memory_order_relaxed);
   }
   // unlink_all() withdraws the node from every list it joined, each under
   // its source's lock: afterwards no waker can reach the waiter.
@@ -139,7 +143,7 @@ result<void> wait_any(io_interest* items, std::size_t n, std::int64_t deadline_n
       io_source& s = *items[i].src;
       spin_guard lk(s.lock_);
       s.waiters_[static_cast<std::size_t>(items[i].dir)].remove(nodes[i]);
-      s.owner_waits_->fetch_sub(1, std::memory_order_relaxed);
+      s.owner_->io_waits.fetch_sub(1, std::memory_order_relaxed);
     }
   };
   wake_reason r = wake_reason::notified;
@@ -199,6 +203,7 @@ bool io_source::close() noexcept {
   if (ev) {
     hooks_off off;  // libevent's own libc calls, not a fiber's
     event_free(ev);
+    owner_->io_registered.fetch_sub(1, std::memory_order_relaxed);
   }
   std::shared_ptr<runtime_core> keep = std::move(keep_);
   wake_batch batch;

@@ -135,6 +135,12 @@ std::optional<handle> handle::try_current() noexcept {
 
 runtime_metrics handle::metrics() const { return core_->metrics(); }
 
+void handle::set_diagnostics(bool on) const noexcept {
+  core_->diagnostics.store(on, std::memory_order_relaxed);
+}
+
+bool handle::diagnostics() const noexcept { return core_->diagnosing(); }
+
 std::string handle::dump(dump_format format) const { return core_->dump(format); }
 
 std::size_t handle::trim_stacks() const noexcept {
@@ -204,6 +210,11 @@ void block_on_wait(runtime_core& core, task_base* t) {
     ~reset() { tls().w = nullptr; }
   } r;
   if (!w->sched()) w->install(core.shared_from_this());
+  w->busy_begin(steady_ns());
+  struct busy {
+    worker* w;
+    ~busy() { w->busy_end(steady_ns()); }
+  } b{w};
   t->join_wait();  // the main context parks; the dispatcher runs the fibers
 }
 

@@ -12,9 +12,12 @@
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/policy.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <new>
+#include <string_view>
+#include <cstdlib>
 
 #include "logger.hpp"
 #include "stack_overflow.hpp"
@@ -139,7 +142,25 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
       current_thread(ct),
       thread_name(std::move(name)),
       event_interval(ev_interval),
-      offload_file_io(b.offload_file_io_) {
+      offload_file_io(b.offload_file_io_),
+      poll_histogram(b.poll_hist_),
+      built_ns(steady_ns()),
+      diagnostics(b.diagnostics_.value_or(b.diagnostics_default_)),
+      high_water(b.high_water_) {
+  if (!b.diagnostics_) {
+    if (const char* env = std::getenv("WEFT_DIAGNOSTICS"); env && *env) {
+      const std::string_view v(env);
+      if (v == "1" || v == "on" || v == "true") {
+        diagnostics.store(true, std::memory_order_relaxed);
+      } else if (v == "0" || v == "off" || v == "false") {
+        diagnostics.store(false, std::memory_order_relaxed);
+      } else {
+        log->log(log_level::warn, "diagnostics",
+                 "WEFT_DIAGNOSTICS=" + std::string(v) +
+                     " is not one of 1, on, true, 0, off, false: ignored");
+      }
+    }
+  }
   use_pthreads_once();
   install_overflow_handler();
   if (paused) clock.pause();
@@ -232,11 +253,14 @@ void runtime_core::submit_fiber(task_base* t, bool pinned) {
     raw = ctx.get();
   }
   t->ctx_ = raw;  // drop our reference; Boost's own is released when the fiber ends
+  std::uint64_t nth;
   if (local) {
-    w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    nth = w->spawned.load(std::memory_order_relaxed) + 1;
+    w->spawned.store(nth, std::memory_order_relaxed);
   } else {
-    spawned_outside.fetch_add(1, std::memory_order_relaxed);
+    nth = spawned_outside.fetch_add(1, std::memory_order_relaxed) + 1;
   }
+  if (nth % kHighWaterEvery == 0 && high_water != 0 && diagnosing()) check_high_water();
   if (local) {
     w->push_new(raw, pinned);
   } else {
@@ -320,6 +344,57 @@ std::uint64_t runtime_core::alive() const noexcept {
     n += reg_[i].count;
   }
   return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+}
+
+void runtime_core::check_high_water() noexcept {
+  const std::uint64_t n = alive();
+  if (!high_water_armed.load(std::memory_order_relaxed)) {
+    if (n < high_water / 2) high_water_armed.store(true, std::memory_order_relaxed);
+    return;
+  }
+  if (n < high_water || high_water_armed.exchange(false, std::memory_order_relaxed) == false)
+    return;
+  high_water_reports.fetch_add(1, std::memory_order_relaxed);
+  try {
+    // Group the live fibers by spawn site: an unbounded spawn loop shows up
+    // as one site holding most of them.
+    struct site_count {
+      std::source_location site;
+      std::uint64_t count;
+    };
+    std::vector<site_count> sites;
+    for (std::size_t i = 0; i < reg_count_; ++i) {
+      spin_guard lk(reg_[i].lock);
+      for (task_base* t = reg_[i].head; t; t = t->reg_next_) {
+        const std::source_location s = t->site();
+        auto it = std::find_if(sites.begin(), sites.end(), [&](const site_count& c) {
+          return c.site.line() == s.line() && c.site.column() == s.column() &&
+                 std::string_view(c.site.file_name()) == s.file_name();
+        });
+        if (it != sites.end()) {
+          ++it->count;
+        } else if (sites.size() < 64) {
+          sites.push_back({s, 1});
+        }
+      }
+    }
+    std::sort(sites.begin(), sites.end(),
+              [](const site_count& a, const site_count& b) { return a.count > b.count; });
+    std::string m = std::to_string(n) + " fibers alive, at or above the high-water mark of " +
+                    std::to_string(high_water) + " (builder::fiber_high_water)";
+    const std::size_t shown = std::min<std::size_t>(sites.size(), 5);
+    if (shown != 0) m += "; most alive were";
+    for (std::size_t i = 0; i < shown; ++i) {
+      m += i == 0 ? " " : ", ";
+      m += std::to_string(sites[i].count) + " " + spawn_site_text(sites[i].site);
+    }
+    m += "; bound the spawning (join_set::set_limit, or a semaphore acquired before each spawn)"
+         " unless this many is intended; reported again once fewer than " +
+         std::to_string(high_water / 2) + " are alive and the mark is reached again";
+    log->log(log_level::warn, "high-water", m);
+  } catch (...) {
+    log->log(log_level::warn, "high-water", "live fibers reached the high-water mark");
+  }
 }
 
 void note_task_finished(runtime_core& core) noexcept {
@@ -558,7 +633,25 @@ bool runtime_core::try_auto_advance(worker& self) noexcept {
 
 runtime_metrics runtime_core::metrics() const {
   runtime_metrics m;
+  const std::int64_t now = steady_ns();
   m.workers = regular_workers;
+  m.uptime = std::chrono::nanoseconds(now - built_ns);
+  m.per_worker.resize(workers.size());
+  m.poll_times.enabled = poll_histogram;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    worker_metrics& wm = m.per_worker[i];
+    workers[i]->fill_metrics(wm, now);
+    workers[i]->add_poll_times(m.poll_times);
+    m.fibers_run += wm.fibers_run;
+    m.io_polls += wm.polls;
+    m.parks += wm.parks;
+    m.timers_armed += wm.timers_armed;
+    m.io_registered += wm.io_registered;
+    m.io_registrations += wm.io_registrations;
+    m.io_events += wm.io_events;
+  }
+  m.held_lock_waits = held_lock_waits.load(std::memory_order_relaxed);
+  m.high_water_reports = high_water_reports.load(std::memory_order_relaxed);
   m.spare_workers = spares_started.load(std::memory_order_relaxed);
   m.handoffs = handoffs.load(std::memory_order_relaxed);
   m.stalls = stalls.load(std::memory_order_relaxed);
@@ -567,10 +660,10 @@ runtime_metrics runtime_core::metrics() const {
   for (auto& w : workers) m.fibers_spawned += w->spawned.load(std::memory_order_relaxed);
   m.blocking_threads = blocking.threads();
   m.blocking_idle = blocking.idle();
+  m.blocking_busy = m.blocking_threads > m.blocking_idle ? m.blocking_threads - m.blocking_idle : 0;
   m.blocking_queue = blocking.queued();
+  m.blocking_jobs = blocking.started();
   m.shared_queue_depth = shared_size_.load(std::memory_order_relaxed);
-  m.io_polls = io_polls.load(std::memory_order_relaxed);
-  m.parks = parks.load(std::memory_order_relaxed);
   m.stacks_cached = stacks.cached();
   m.stacks_returned = stacks.returned();
   m.unguarded_stacks = stacks.unguarded();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/fiber/algo/algorithm.hpp>
 #include <boost/fiber/context.hpp>
@@ -189,6 +190,17 @@ class worker {
   // process's signal events (fibers/src/signal_hub.cpp); a busy worker then
   // polls its loop too, so a signal is not held up by CPU-bound fibers.
   std::atomic<bool> hosts_signals{false};
+  // --- Metrics (weft/fibers/metrics.hpp): owner-written unless noted ---
+  // busy_begin()/busy_end() open and close a stretch of time this worker's
+  // thread runs the scheduler (not parked, not outside block_on).
+  void busy_begin(std::int64_t now) noexcept { busy_from_.store(now, std::memory_order_relaxed); }
+  void busy_end(std::int64_t now) noexcept;
+  std::int64_t busy_ns(std::int64_t now) const noexcept;
+  void fill_metrics(worker_metrics& m, std::int64_t now) const;
+  void add_poll_times(poll_time_histogram& h) const noexcept;
+  std::atomic<std::uint64_t> io_registrations{0};  // any thread
+  std::atomic<std::int64_t> io_registered{0};      // any thread
+  std::atomic<std::uint64_t> io_events{0};         // the owner, or the monitor polling for it
   // next_id() hands out task ids in per-worker batches.
   std::uint64_t next_id() noexcept;
   std::atomic<std::uint64_t> spawned{0};  // written by the owner thread only
@@ -265,6 +277,23 @@ class worker {
   std::atomic<std::int64_t> cached_now_{0};
   std::atomic<bool> notified_{false};                    // Boost queued a remote-ready context
   std::atomic<bool> sleeping_{false};                    // parked in the event loop
+  // Metrics (owner writes with relaxed stores; readers may see them late).
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  // note_run() ends the current run (counted when it was a task's) and
+  // starts the next one; called at each switch.
+  void note_run(bool next_is_task) noexcept;
+  std::atomic<std::uint64_t> fibers_run_{0};
+  std::atomic<std::uint64_t> parks_{0};
+  std::atomic<std::uint64_t> polls_{0};
+  std::atomic<std::uint64_t> shared_taken_{0};
+  std::atomic<std::int64_t> busy_done_{0};  // closed busy stretches, ns
+  std::atomic<std::int64_t> busy_from_{0};  // start of the open one (steady ns), 0: none
+  std::int64_t run_began_ = 0;              // poll-time histogram: when the running fiber began
+  bool run_is_task_ = false;                // ... and whether it is a task (counted when it ends)
+  std::atomic<std::int64_t> run_total_{0};
+  std::array<std::atomic<std::uint64_t>, poll_time_histogram::bucket_count> run_hist_{};
   std::atomic<std::int64_t> parked_until_{no_deadline};  // see parked_until()
 
   event_base* base_ = nullptr;
@@ -316,9 +345,6 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   // report_waiting() logs "<what> for N tasks: ..." naming live_tasks().
   void report_waiting(std::string_view what) noexcept;
 
-  // block_on_current_thread() runs the scheduler on the caller until `t` ends.
-  void block_on_current_thread(task_base* t);
-
   // Paused-clock auto-advance: called by a worker about to park; returns
   // true if time moved (timers fired).
   bool try_auto_advance(worker& self) noexcept;
@@ -360,14 +386,32 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   const std::uint32_t event_interval;
   // offload_file_io: builder::offload_file_io (read by the hook layer).
   const bool offload_file_io;
+  // poll_histogram: builder::poll_time_histogram (workers read the clock
+  // at every switch).
+  const bool poll_histogram;
+  const std::int64_t built_ns;  // steady ns when the runtime was built
+
+  // Diagnostic mode (builder::diagnostics, handle::set_diagnostics;
+  // docs/diagnostics.md "Common mistakes").
+  std::atomic<bool> diagnostics;
+  bool diagnosing() const noexcept { return diagnostics.load(std::memory_order_relaxed); }
+  // high_water: builder::fiber_high_water (0: off). check_high_water() is
+  // called every kHighWaterEvery spawns: it reports once when live fibers
+  // reach the mark, and again only after they fell below half of it.
+  const std::uint64_t high_water;
+  static constexpr std::uint64_t kHighWaterEvery = 256;
+  void check_high_water() noexcept;
+  std::atomic<bool> high_water_armed{true};
+  std::atomic<std::uint64_t> high_water_reports{0};
+  // held_lock_waits counts fibers that suspended while holding a pthread
+  // lock (seen through weft::hook's lock hooks, hook_support.hpp).
+  std::atomic<std::uint64_t> held_lock_waits{0};
 
   std::atomic<std::uint32_t> searching{0};  // workers spinning or parked
   std::atomic<std::uint32_t> parked{0};     // workers parked in their loop
   std::atomic<bool> stopping{false};        // workers must exit
   std::atomic<bool> shutting_down{false};   // new tasks start cancelled
   std::atomic<std::uint64_t> spawned_outside{0};
-  std::atomic<std::uint64_t> io_polls{0};
-  std::atomic<std::uint64_t> parks{0};
   // loop_wakes counts returns from a parked worker's event loop (paused
   // clock: progress seen during the auto-advance grace).
   std::atomic<std::uint64_t> loop_wakes{0};

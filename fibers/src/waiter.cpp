@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "futex.hpp"
+#include "held_lock.hpp"
 #include "runtime_core.hpp"
 #include "thread_state.hpp"
 #include "weft/fibers/cancelled.hpp"
@@ -175,6 +176,7 @@ bool waiter::take_late_cancel() noexcept {
 
 wake_reason waiter::park_fiber(spin_guard* outer, std::int64_t deadline_ns) {
   worker* w = current_worker();
+  if (task_base* t = task_of(ctx_); t && t->locks_held_ != 0) note_held_lock_wait(*t, w->core());
   timer_shard* shard = nullptr;
   if (deadline_ns != no_deadline) {
     shard = &w->timers();

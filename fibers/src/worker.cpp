@@ -272,9 +272,16 @@ context* worker::pick_next() noexcept {
     if (next != running_) {
       // For runtime::dump. A finishing fiber's task pointer is already
       // cleared (fiber_main), so task_of() never sees a freed task.
-      if (task_base* t = running_ ? task_of(running_) : nullptr)
-        t->running_on_.store(0, std::memory_order_relaxed);
-      if (task_base* t = task_of(next)) t->running_on_.store(index_ + 1, std::memory_order_relaxed);
+      task_base* prev = running_ ? task_of(running_) : nullptr;
+      if (prev) prev->running_on_.store(0, std::memory_order_relaxed);
+      task_base* t = task_of(next);
+      if (t) {
+        t->running_on_.store(index_ + 1, std::memory_order_relaxed);
+        bump(fibers_run_);
+      }
+      // (Whether the run ending was a task's is remembered from its start:
+      // a finishing fiber's task pointer is gone by now.)
+      if (core_.poll_histogram) note_run(t != nullptr);
     }
     running_ = next;
     switches_.store(switches_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -330,6 +337,7 @@ context* worker::take_shared() noexcept {
   context* c = core_.pop_shared();
   if (!c) return nullptr;
   shared_countdown_ = kSharedEvery;
+  bump(shared_taken_);
   // More shared work than this worker: pass the wake-up on (a woken worker
   // counts as searching until it gets here, so the sharer may not have).
   if (!core_.shared_empty()) core_.wake_idle();
@@ -342,7 +350,7 @@ bool worker::has_ready_fibers() const noexcept {
 }
 
 void worker::poll(bool idle) noexcept {
-  core_.io_polls.fetch_add(1, std::memory_order_relaxed);
+  bump(polls_);
   {
     hooks_off off;
     event_base_loop(base_, EVLOOP_NONBLOCK);
@@ -446,11 +454,13 @@ void worker::park(std::chrono::steady_clock::time_point const& tp) noexcept {
     }
     if (wait_ns >= 0) arm_park_timer(steady_ns() + wait_ns);
   }
-  core_.parks.fetch_add(1, std::memory_order_relaxed);
+  bump(parks_);
+  busy_end(steady_ns());
   {
     hooks_off off;
     event_base_loop(base_, EVLOOP_ONCE);
   }
+  busy_begin(steady_ns());
   core_.loop_wakes.fetch_add(1, std::memory_order_seq_cst);
   unpark();
   parked_until_.store(no_deadline, std::memory_order_relaxed);
@@ -479,6 +489,7 @@ void worker::run_thread() {
     ::pthread_setname_np(::pthread_self(), n.substr(0, 15).c_str());
   }
   install(nullptr);
+  busy_begin(steady_ns());
   // The main context sleeps until the runtime stops; the dispatcher runs
   // the fibers meanwhile.
   {
@@ -492,11 +503,58 @@ void worker::run_thread() {
       core_.stop_waiters_.remove(n);
     }
   }
+  busy_end(steady_ns());
   // Thread exit destroys Boost's scheduler, which runs the dispatcher until
   // no fiber is attached here. tls().w stays set for that; the hook layer
   // passes libc calls through from here on (the contexts it would inspect
   // are being torn down).
   ++tls().no_hooks;
+}
+
+void worker::note_run(bool next_is_task) noexcept {
+  const std::int64_t now = steady_ns();
+  if (run_is_task_ && run_began_ != 0) {
+    const std::int64_t d = now - run_began_;
+    bump(run_hist_[poll_time_histogram::bucket_of(d)]);
+    run_total_.store(run_total_.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+  }
+  run_began_ = now;
+  run_is_task_ = next_is_task;
+}
+
+void worker::busy_end(std::int64_t now) noexcept {
+  const std::int64_t from = busy_from_.exchange(0, std::memory_order_relaxed);
+  if (from != 0 && now > from) busy_done_.fetch_add(now - from, std::memory_order_relaxed);
+}
+
+std::int64_t worker::busy_ns(std::int64_t now) const noexcept {
+  std::int64_t b = busy_done_.load(std::memory_order_relaxed);
+  const std::int64_t from = busy_from_.load(std::memory_order_relaxed);
+  if (from != 0 && now > from) b += now - from;
+  return b;
+}
+
+void worker::fill_metrics(worker_metrics& m, std::int64_t now) const {
+  m.index = index_;
+  m.spare = index_ >= core_.regular_workers;
+  m.started = tid() != 0 || (core_.current_thread && sched_ != nullptr);
+  m.busy = std::chrono::nanoseconds(busy_ns(now));
+  m.fibers_run = fibers_run_.load(std::memory_order_relaxed);
+  m.parks = parks_.load(std::memory_order_relaxed);
+  m.polls = polls_.load(std::memory_order_relaxed);
+  m.shared_taken = shared_taken_.load(std::memory_order_relaxed);
+  m.timers_armed = timers_.size();
+  m.io_waiting = static_cast<std::uint64_t>(std::max(0, io_waits.load(std::memory_order_relaxed)));
+  m.io_registered = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, io_registered.load(std::memory_order_relaxed)));
+  m.io_registrations = io_registrations.load(std::memory_order_relaxed);
+  m.io_events = io_events.load(std::memory_order_relaxed);
+}
+
+void worker::add_poll_times(poll_time_histogram& h) const noexcept {
+  for (std::size_t i = 0; i < h.counts.size(); ++i)
+    h.counts[i] += run_hist_[i].load(std::memory_order_relaxed);
+  h.total += std::chrono::nanoseconds(run_total_.load(std::memory_order_relaxed));
 }
 
 }  // namespace weft::detail

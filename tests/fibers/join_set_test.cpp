@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -350,4 +351,112 @@ TEST_CASE("join_set: many tasks joined in completion order (stress)",
     return s;
   });
   CHECK(sum == static_cast<long long>(kTasks) * (kTasks - 1) / 2);
+}
+
+TEST_CASE("join_set: set_limit bounds how many members run at once", "[fibers][join_set]") {
+  const int workers = WEFT_RUNTIME_FLAVOURS();
+  INFO(weft_test::flavour_name(workers));
+  weft_test::leak_check leaks;
+  {
+    auto rt = weft_test::make_runtime(workers, /*paused=*/true);
+    struct outcome {
+      int peak = 0;
+      long sum = 0;
+      std::size_t joined = 0;
+      std::size_t limit = 0;
+    };
+    const outcome o = rt.block_on([] {
+      outcome r;
+      std::atomic<int> running{0}, peak{0};
+      weft::join_set<int> set;
+      set.set_limit(8);
+      r.limit = set.limit();
+      for (int i = 0; i < 200; ++i) {
+        set.spawn([&running, &peak, i] {
+          const int now = running.fetch_add(1) + 1;
+          int p = peak.load();
+          while (now > p && !peak.compare_exchange_weak(p, now)) {
+          }
+          weft::time::sleep(std::chrono::milliseconds(1 + i % 5));
+          running.fetch_sub(1);
+          return i;
+        });
+        REQUIRE(set.running() <= 8);
+      }
+      while (auto v = set.join_next()) {
+        r.sum += *v;
+        ++r.joined;
+      }
+      r.peak = peak.load();
+      return r;
+    });
+    CHECK(o.limit == 8);
+    CHECK(o.peak <= 8);
+    CHECK(o.peak >= 2);  // the limit is not a serialisation
+    CHECK(o.joined == 200);
+    CHECK(o.sum == 199L * 200 / 2);
+  }
+}
+
+TEST_CASE("join_set: a spawn waiting at the limit is cancellable and starts nothing",
+          "[fibers][join_set]") {
+  weft_test::leak_check leaks;
+  auto rt = weft_test::make_runtime(2, /*paused=*/true);
+  const auto r = rt.block_on([] {
+    std::atomic<int> started{0};
+    weft::join_set<void> set;
+    set.set_limit(1);
+    set.spawn([&started] {
+      started.fetch_add(1);
+      weft::time::sleep(std::chrono::hours(1));
+    });
+    auto spawner = weft::spawn([&set, &started] {
+      set.spawn([&started] { started.fetch_add(1); });  // waits: the limit is reached
+      return true;
+    });
+    weft::time::sleep(std::chrono::milliseconds(10));
+    spawner.abort();
+    bool cancelled = false;
+    try {
+      spawner.join();
+    } catch (const weft::join_error& e) {
+      cancelled = e.is_cancelled();
+    }
+    const int before = started.load();
+    set.abort_all();
+    while (true) {
+      try {
+        if (!set.join_next()) break;
+      } catch (const weft::join_error&) {
+      }
+    }
+    return std::make_pair(cancelled, before);
+  });
+  CHECK(r.first);
+  CHECK(r.second == 1);
+}
+
+TEST_CASE("join_set: raising the limit lets a waiting spawn through", "[fibers][join_set]") {
+  weft_test::leak_check leaks;
+  auto rt = weft_test::make_runtime(2, /*paused=*/true);
+  const auto r = rt.block_on([] {
+    weft::join_set<int> set;
+    set.set_limit(1);
+    set.spawn([] {
+      weft::time::sleep(std::chrono::hours(1));
+      return 1;
+    });
+    auto spawner = weft::spawn([&set] {
+      set.spawn([] { return 2; });
+      return true;
+    });
+    weft::time::sleep(std::chrono::milliseconds(10));
+    set.set_limit(0);  // unbounded: the waiting spawn proceeds
+    const bool spawned = spawner.join();
+    const auto first = set.join_next();  // the quick one
+    set.abort_all();
+    return std::make_pair(spawned, first.value_or(0));
+  });
+  CHECK(r.first);
+  CHECK(r.second == 2);
 }

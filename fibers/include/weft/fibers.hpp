@@ -8,6 +8,7 @@
 #include "weft/fibers/interval.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/join_set.hpp"
+#include "weft/fibers/metrics.hpp"
 #include "weft/fibers/result.hpp"
 #include "weft/fibers/runtime.hpp"
 #include "weft/fibers/spawn.hpp"

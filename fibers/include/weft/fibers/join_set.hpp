@@ -29,12 +29,49 @@ class join_set_state final : public completion_listener {
     if (pending_.erase(t) == 0) return;  // already detached from the set
     done_.push_back(t);                  // the reference moves along
     wake_token w = waiters_.wake_one();
+    if (limit_ != 0) room_waiters_.wake_all();  // the owner's spawn, if it waits
+  }
+
+  // wait_for_room() waits while `limit_` tasks of the set are running
+  // (join_set::set_limit). One owner spawns at a time, so the room found
+  // is still there when track() follows.
+  void wait_for_room() {
+    spin_guard lk(lock_);
+    while (limit_ != 0 && pending_.size() >= limit_) {
+      wait_label label("join_set::spawn (at its limit)", this);
+      waiter w;
+      wait_list::node n(w);
+      room_waiters_.push_back(n);
+      try {
+        w.park(&lk);
+      } catch (...) {
+        spin_guard g(lock_);
+        room_waiters_.remove(n);
+        throw;
+      }
+      lk.lock();
+      room_waiters_.remove(n);
+    }
   }
 
   // track() adds a task (one reference is adopted).
   void track(task_base* t) {
     spin_guard lk(lock_);
     pending_.insert(t);
+  }
+
+  void set_limit(std::size_t n) noexcept {
+    spin_guard lk(lock_);
+    limit_ = n;
+    room_waiters_.wake_all();
+  }
+  std::size_t limit() const noexcept {
+    spin_guard lk(lock_);
+    return limit_;
+  }
+  std::size_t running() const noexcept {
+    spin_guard lk(lock_);
+    return pending_.size();
   }
 
   // untrack() removes a task that could not be started (drops its reference).
@@ -95,6 +132,7 @@ class join_set_state final : public completion_listener {
       spin_guard lk(lock_);
       pending.swap(pending_);
       done.swap(done_);
+      room_waiters_.wake_all();
     }
     for (task_base* t : pending) {
       t->drop_handle();
@@ -118,6 +156,8 @@ class join_set_state final : public completion_listener {
   std::unordered_set<task_base*> pending_;
   std::deque<task_base*> done_;
   wait_list waiters_;
+  std::size_t limit_ = 0;    // 0: unbounded
+  wait_list room_waiters_;  // spawns waiting for a running task to finish
 };
 }  // namespace detail
 
@@ -146,7 +186,10 @@ class join_set {
   // spawn() starts f(args...) on the set's runtime (the one given at
   // construction, else the current one) and adds it to the set. spawn(f)
   // records the call's site, as weft::spawn does.
-  // Errors: no_runtime_error without a runtime.
+  // Blocks: with a limit set (set_limit), parks the caller while that many
+  //   of the set's tasks are still running, until one finishes.
+  // Errors: no_runtime_error without a runtime; weft::cancelled if the
+  //   caller is cancelled while waiting for room (f is not started).
   template <class F>
   void spawn(F&& f, std::source_location site = std::source_location::current()) {
     spawn_impl(site, std::forward<F>(f));
@@ -164,6 +207,7 @@ class join_set {
     auto fn = detail::bind_call(std::forward<F>(f), std::forward<A>(a)...);
     static_assert(std::is_same_v<detail::call_result_t<decltype(fn)>, T>,
                   "join_set<T>::spawn: the function must return T");
+    state_->wait_for_room();
     auto* t = new detail::task_impl<T, decltype(fn)>(std::move(fn));
     t->set_site(site);
     t->set_listener(state_);
@@ -189,6 +233,19 @@ class join_set {
   // try_join_next() is join_next() without waiting: empty when no task has
   // completed yet.
   std::optional<value_type> try_join_next() { return take(state_->try_next()); }
+
+  // set_limit() bounds how many of the set's tasks run at once (0, the
+  // default: no bound): spawn() waits for one to finish when `n` are
+  // running. Finished tasks waiting to be joined do not count. This is the
+  // fix for unbounded spawning (docs/diagnostics.md "Common mistakes"):
+  //   weft::join_set<void> set;
+  //   set.set_limit(64);
+  //   for (auto& c : conns) set.spawn([&c] { serve(c); });  // at most 64 at once
+  // Lowering the limit never stops tasks already running.
+  void set_limit(std::size_t n) noexcept { state_->set_limit(n); }
+  std::size_t limit() const noexcept { return state_->limit(); }
+  // running() is the number of the set's tasks not yet finished.
+  std::size_t running() const noexcept { return state_->running(); }
 
   // abort_all() aborts every task in the set; they stay in it until joined.
   void abort_all() noexcept { state_->abort_all(); }

@@ -22,6 +22,7 @@
 #include "weft/fibers/detail/deadline.hpp"
 #include "weft/fibers/join_handle.hpp"
 #include "weft/fibers/log.hpp"
+#include "weft/fibers/metrics.hpp"
 
 namespace weft {
 
@@ -78,25 +79,6 @@ struct shutdown_result {
 
 // dump_format chooses runtime::dump's output.
 enum class dump_format : std::uint8_t { text, json };
-
-// runtime_metrics is a snapshot of runtime counters.
-struct runtime_metrics {
-  std::size_t workers = 0;
-  std::uint64_t fibers_alive = 0;        // spawned tasks not yet finished
-  std::uint64_t fibers_spawned = 0;      // total fibers spawned
-  std::uint64_t blocking_threads = 0;    // live blocking-pool threads
-  std::uint64_t blocking_idle = 0;       // of which idle
-  std::uint64_t blocking_queue = 0;      // blocking jobs waiting for a thread
-  std::uint64_t shared_queue_depth = 0;  // fibers waiting in the shared queue
-  std::uint64_t io_polls = 0;            // event-loop polls made by busy workers
-  std::uint64_t parks = 0;               // times a worker parked in the event loop
-  std::uint64_t stacks_cached = 0;       // warm stacks ready for reuse (bounded)
-  std::uint64_t stacks_returned = 0;     // stacks given back to the kernel so far
-  std::uint64_t unguarded_stacks = 0;    // stacks allocated without a guard page
-  std::uint64_t handoffs = 0;            // fibers moved off a stuck worker (docs/diagnostics.md)
-  std::uint64_t stalls = 0;              // stall reports made
-  std::uint64_t spare_workers = 0;       // spare worker threads started
-};
 
 namespace detail {
 template <class F, class... A>
@@ -222,8 +204,14 @@ class handle {
     return t->take();
   }
 
-  // metrics() returns a snapshot of the runtime's counters.
+  // metrics() returns a snapshot of the runtime's counters (metrics.hpp).
+  // Thread-safety: any thread or fiber; it allocates.
   runtime_metrics metrics() const;
+
+  // set_diagnostics() turns the diagnostic mode (builder::diagnostics) on
+  // or off while the runtime runs; diagnostics() says which it is.
+  void set_diagnostics(bool on) const noexcept;
+  bool diagnostics() const noexcept;
 
   // dump() lists every live fiber and running blocking job: id, name,
   // state (running on worker N, ready, parked), what a parked fiber waits on
@@ -487,6 +475,34 @@ class builder {
     return *this;
   }
 
+  // poll_time_histogram() turns on the histogram of how long fibers run
+  // before they switch (runtime_metrics::poll_times; Tokio's poll-time
+  // histogram). Default off: it reads the clock at every switch.
+  builder& poll_time_histogram(bool on) noexcept {
+    poll_hist_ = on;
+    return *this;
+  }
+  // diagnostic mode (docs/diagnostics.md "Common mistakes"): a fiber that
+  // suspends while it holds a pthread or std mutex is reported (log topic
+  // "held-lock"; seen through weft::hook's lock hooks), and so is a live
+  // fiber count reaching fiber_high_water (topic "high-water"). Default: on
+  // when the code creating the builder is compiled without NDEBUG (Debug),
+  // off with it (Release); the environment variable WEFT_DIAGNOSTICS=1 or
+  // =0 overrides that default, and handle::set_diagnostics() switches it
+  // while the runtime runs. Stall reports do not depend on it.
+  builder& diagnostics(bool on) noexcept {
+    diagnostics_ = on;
+    return *this;
+  }
+  // fiber_high_water() is the live-fiber count the diagnostic mode reports
+  // (unbounded spawning: the report names the commonest spawn sites). It
+  // is checked every 256 spawns and reported once until the count falls
+  // below half of it. Default 100,000; 0 turns the report off.
+  builder& fiber_high_water(std::size_t n) noexcept {
+    high_water_ = n;
+    return *this;
+  }
+
   // build() creates the runtime and starts its workers.
   // Errors: config_error for 0 workers, more than 1024 workers, more than
   //   one worker on a current-thread runtime, a stack size
@@ -519,6 +535,14 @@ class builder {
   std::int64_t stall_report_ns_ = 100000000LL;  // 100 ms
   std::size_t max_spares_ = 2;
   int dump_signal_ = 0;
+  bool poll_hist_ = false;
+#ifdef NDEBUG
+  bool diagnostics_default_ = false;
+#else
+  bool diagnostics_default_ = true;
+#endif
+  std::optional<bool> diagnostics_;
+  std::size_t high_water_ = 100000;
 };
 
 }  // namespace weft

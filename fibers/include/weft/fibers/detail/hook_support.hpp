@@ -45,4 +45,13 @@ class thread_hold {
 // (false off a runtime).
 bool offload_file_io() noexcept;
 
+// lock_acquired() and lock_released() are called by weft::hook's pthread
+// lock hooks (hooks_lock.cpp) after every successful lock and before every
+// unlock of a pthread mutex or rwlock (std::mutex, std::shared_mutex, ...):
+// on a fiber they count the locks it holds, so that a fiber which suspends
+// with one held is reported (docs/diagnostics.md "Common mistakes").
+// Anywhere else they do nothing.
+void lock_acquired() noexcept;
+void lock_released() noexcept;
+
 }  // namespace weft::detail

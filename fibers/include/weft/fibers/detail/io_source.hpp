@@ -27,6 +27,7 @@ struct event;
 namespace weft::detail {
 
 class runtime_core;
+class worker;
 class io_source;
 
 // io_dir is a direction of readiness.
@@ -131,7 +132,7 @@ class io_source {
   std::atomic<std::uint64_t> seq_{0};           // read edges << 32 | write edges
   std::atomic<std::uint64_t> drained_[2] = {};  // snapshot << 1 | 1, see note_drained()
   std::atomic<bool> hup_{false};                // the reactor saw EPOLLRDHUP/HUP/ERR
-  std::atomic<int>* owner_waits_ = nullptr;     // the owning worker's io_waits
+  worker* owner_ = nullptr;  // the worker whose event loop holds the registration
   spin_lock lock_;                              // guards the lists and registration
   wait_list waiters_[2];
   wait_list closers_;

@@ -172,6 +172,11 @@ class task_base {
   std::uint64_t id_ = 0;
   bool pinned_ = false;
   bool blocking_ = false;
+  // Pthread locks the fiber holds (counted by weft::hook's lock hooks,
+  // hook_support.hpp) and whether its suspension with one held was
+  // reported (waiter.cpp). Touched only by the fiber itself.
+  bool held_lock_reported_ = false;
+  std::uint32_t locks_held_ = 0;
   // Stack bounds for stack-overflow reports (fibers only).
   void* guard_lo_ = nullptr;
   std::size_t guard_len_ = 0;

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+// The pthread lock hooks: pthread_mutex_* and pthread_rwlock_* (what
+// std::mutex, std::timed_mutex, std::shared_mutex and C libraries lock
+// with) pass straight to libc and, on a fiber, count the locks it holds,
+// so that a fiber suspending with one held is reported (docs/diagnostics.md
+// "Common mistakes"). They never park: a contended pthread lock still
+// blocks its thread, as it does without weft.
+//
+// These are resolved apart from real.hpp's table, each on its own first
+// use with a plain atomic: a lock may be taken by another library's
+// constructor, or by dlsym's own callers, before the table exists, and a
+// guarded static initialised from inside a lock call could recurse.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+
+#include "weft/fibers/detail/hook_support.hpp"
+
+namespace {
+
+template <class Fn>
+Fn resolve(std::atomic<Fn>& slot, const char* name) noexcept {
+  Fn f = slot.load(std::memory_order_acquire);
+  if (f) return f;
+  f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  if (!f) {
+    std::fprintf(stderr, "weft::hook: libc has no %s; cannot interpose it\n", name);
+    std::abort();
+  }
+  slot.store(f, std::memory_order_release);  // every racer stores the same value
+  return f;
+}
+
+// WEFT_LOCK_HOOK defines a lock-taking function that counts a success.
+#define WEFT_LOCK_HOOK(name, T, params, args)  \
+  extern "C" int name params noexcept {        \
+    using fn_t = int(*) params;                \
+    static std::atomic<fn_t> real{nullptr};    \
+    const int r = resolve(real, #name) args;   \
+    if (r == 0) weft::detail::lock_acquired(); \
+    return r;                                  \
+  }
+
+// WEFT_UNLOCK_HOOK defines an unlock, counted before the lock is released.
+#define WEFT_UNLOCK_HOOK(name, T)           \
+  extern "C" int name(T* l) noexcept {      \
+    using fn_t = int (*)(T*);               \
+    static std::atomic<fn_t> real{nullptr}; \
+    const fn_t f = resolve(real, #name);    \
+    weft::detail::lock_released();          \
+    return f(l);                            \
+  }
+
+}  // namespace
+
+WEFT_LOCK_HOOK(pthread_mutex_lock, pthread_mutex_t, (pthread_mutex_t * m), (m))
+WEFT_LOCK_HOOK(pthread_mutex_trylock, pthread_mutex_t, (pthread_mutex_t * m), (m))
+WEFT_LOCK_HOOK(pthread_mutex_timedlock, pthread_mutex_t,
+               (pthread_mutex_t * m, const struct timespec* t), (m, t))
+WEFT_LOCK_HOOK(pthread_mutex_clocklock, pthread_mutex_t,
+               (pthread_mutex_t * m, clockid_t c, const struct timespec* t), (m, c, t))
+WEFT_UNLOCK_HOOK(pthread_mutex_unlock, pthread_mutex_t)
+
+WEFT_LOCK_HOOK(pthread_rwlock_rdlock, pthread_rwlock_t, (pthread_rwlock_t * l), (l))
+WEFT_LOCK_HOOK(pthread_rwlock_tryrdlock, pthread_rwlock_t, (pthread_rwlock_t * l), (l))
+WEFT_LOCK_HOOK(pthread_rwlock_timedrdlock, pthread_rwlock_t,
+               (pthread_rwlock_t * l, const struct timespec* t), (l, t))
+WEFT_LOCK_HOOK(pthread_rwlock_clockrdlock, pthread_rwlock_t,
+               (pthread_rwlock_t * l, clockid_t c, const struct timespec* t), (l, c, t))
+WEFT_LOCK_HOOK(pthread_rwlock_wrlock, pthread_rwlock_t, (pthread_rwlock_t * l), (l))
+WEFT_LOCK_HOOK(pthread_rwlock_trywrlock, pthread_rwlock_t, (pthread_rwlock_t * l), (l))
+WEFT_LOCK_HOOK(pthread_rwlock_timedwrlock, pthread_rwlock_t,
+               (pthread_rwlock_t * l, const struct timespec* t), (l, t))
+WEFT_LOCK_HOOK(pthread_rwlock_clockwrlock, pthread_rwlock_t,
+               (pthread_rwlock_t * l, clockid_t c, const struct timespec* t), (l, c, t))
+WEFT_UNLOCK_HOOK(pthread_rwlock_unlock, pthread_rwlock_t)
