@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace weft_bench {
 
@@ -150,16 +151,36 @@ const char* weft_flavour(int threads) noexcept {
 }
 
 namespace {
-bool monitor_on = true;  // --monitor
+bool monitor_on = true;   // --monitor
+bool metrics_on = false;  // --metrics
+// last_runtime is the runtime make_runtime() built last under --metrics:
+// its counters stay readable through the handle after it shut down.
+std::optional<weft::handle> last_runtime;
+
+// print_metrics() prints the metrics of the weft runtime `label`'s run
+// built, if it built one (baselines do not).
+void print_metrics(const std::string& label) {
+  if (!last_runtime) return;
+  const weft::runtime_metrics m = last_runtime->metrics();
+  last_runtime.reset();
+  fmt::print(stderr, "fiber-bench: metrics of {} (the run's last runtime):\n{}", label,
+             weft::format_metrics(m));
+}
 }  // namespace
 
 void set_monitor(bool on) noexcept { monitor_on = on; }
+void set_metrics(bool on) noexcept { metrics_on = on; }
 
 weft::runtime make_runtime(int threads) {
-  if (threads == 0) return weft::builder::current_thread().build();
-  auto b = weft::builder::multi_thread().worker_threads(static_cast<std::size_t>(threads));
-  if (!monitor_on) b.handoff_after(std::chrono::nanoseconds(0)).stall_report_after(std::chrono::nanoseconds(0));
-  return b.build();
+  auto b = threads == 0
+               ? weft::builder::current_thread()
+               : weft::builder::multi_thread().worker_threads(static_cast<std::size_t>(threads));
+  if (!monitor_on && threads != 0)
+    b.handoff_after(std::chrono::nanoseconds(0)).stall_report_after(std::chrono::nanoseconds(0));
+  if (metrics_on) b.poll_time_histogram(true);
+  weft::runtime rt = b.build();
+  if (metrics_on) last_runtime = rt.get_handle();
+  return rt;
 }
 
 result weft_result(const char* workload, int threads) {
@@ -305,8 +326,12 @@ void run_once(config& c, reporter& rep, double limit, std::size_t i, std::size_t
   const std::string label =
       repeat == 1 ? c.label : fmt::format("{} (run {} of {})", c.label, i + 1, repeat);
   try {
-    progress p(label, limit);
-    c.runs.push_back(c.run());
+    last_runtime.reset();
+    {
+      progress p(label, limit);
+      c.runs.push_back(c.run());
+    }
+    print_metrics(label);
   } catch (const baseline_unavailable& e) {
     fmt::print(stderr, "fiber-bench: {}: skipped: {}\n", label, e.what());
     c.skipped = true;

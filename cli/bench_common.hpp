@@ -91,6 +91,10 @@ const char* weft_flavour(int threads) noexcept;
 // stall monitor unless set_monitor(false) (--monitor off) turned it off.
 weft::runtime make_runtime(int threads);
 void set_monitor(bool on) noexcept;
+// set_metrics(true) (--metrics) makes make_runtime() turn the poll-time
+// histogram on and remember the runtime, so that run_workload() prints its
+// runtime_metrics (weft::format_metrics) on stderr after each weft run.
+void set_metrics(bool on) noexcept;
 // weft_result() starts a result with impl=weft and its flavour.
 result weft_result(const char* workload, int threads);
 
@@ -157,6 +161,7 @@ struct common_options {
   bool no_reference = false;              // skip a workload's own baseline (--no-baseline)
   std::size_t repeat = 1;                 // runs of each configuration (--repeat)
   std::string monitor = "on";             // on | off (--monitor)
+  bool metrics = false;                   // --metrics: print each weft run's runtime_metrics
 };
 
 // workload is one standard workload: its flags, its weft run and its raw

@@ -46,6 +46,10 @@ void add_run_options(CLI::App& sub, common_options& o) {
                  "reports the median, with ns_per_op_min/_max and repeat=N when N > 1")
       ->capture_default_str()
       ->check(weft_bench::integer_in(1, 1000));
+  sub.add_flag("--metrics", o.metrics,
+               "after each weft run, print the runtime's metrics (weft::format_metrics: per "
+               "worker busy time, fibers run, parks, polls, the poll-time histogram, timers, "
+               "reactor, blocking pool, hand-offs; docs/diagnostics.md) on stderr");
 }
 
 // add_common_options() adds the flags every workload subcommand shares.
@@ -166,6 +170,7 @@ int main(int argc, char** argv) {
     o.no_reference = no_baseline;
     if (quick && suite->count("--time-limit") == 0) o.time_limit = 60;
     weft_bench::set_monitor(o.monitor == "on");
+    weft_bench::set_metrics(o.metrics);
     const std::string load = loadavg();
     const auto t0 = weft_bench::steady::now();
     const auto summary = [&] {
@@ -196,6 +201,7 @@ int main(int argc, char** argv) {
     common_options& o = opts[i];
     o.json = o.json || top_json;
     weft_bench::set_monitor(o.monitor == "on");
+    weft_bench::set_metrics(o.metrics);
     if (const std::optional<int> rc = workloads[i]->run_standalone(o)) return *rc;
     weft_bench::reporter rep(o.json);
     rep.begin({weft_bench::command_line(argc, argv)});
