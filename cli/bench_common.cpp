@@ -153,6 +153,7 @@ const char* weft_flavour(int threads) noexcept {
 namespace {
 bool monitor_on = true;   // --monitor
 bool metrics_on = false;  // --metrics
+int diagnostics_mode = -1;  // --diagnostics: -1 default, 0 off, 1 on
 // last_runtime is the runtime make_runtime() built last under --metrics:
 // its counters stay readable through the handle after it shut down.
 std::optional<weft::handle> last_runtime;
@@ -170,6 +171,9 @@ void print_metrics(const std::string& label) {
 
 void set_monitor(bool on) noexcept { monitor_on = on; }
 void set_metrics(bool on) noexcept { metrics_on = on; }
+void set_diagnostics(const std::string& mode) noexcept {
+  diagnostics_mode = mode == "on" ? 1 : mode == "off" ? 0 : -1;
+}
 
 weft::runtime make_runtime(int threads) {
   auto b = threads == 0
@@ -178,6 +182,7 @@ weft::runtime make_runtime(int threads) {
   if (!monitor_on && threads != 0)
     b.handoff_after(std::chrono::nanoseconds(0)).stall_report_after(std::chrono::nanoseconds(0));
   if (metrics_on) b.poll_time_histogram(true);
+  if (diagnostics_mode >= 0) b.diagnostics(diagnostics_mode == 1);
   weft::runtime rt = b.build();
   if (metrics_on) last_runtime = rt.get_handle();
   return rt;
@@ -190,6 +195,7 @@ result weft_result(const char* workload, int threads) {
   r.threads = weft_threads(threads);
   r.add_tail("flavour", weft_flavour(threads));
   if (!monitor_on && threads != 0) r.add_tail("monitor", "off");
+  if (diagnostics_mode >= 0) r.add_tail("diagnostics", diagnostics_mode == 1 ? "on" : "off");
   return r;
 }
 

@@ -95,6 +95,10 @@ void set_monitor(bool on) noexcept;
 // histogram on and remember the runtime, so that run_workload() prints its
 // runtime_metrics (weft::format_metrics) on stderr after each weft run.
 void set_metrics(bool on) noexcept;
+// set_diagnostics() (--diagnostics) sets builder::diagnostics on every
+// runtime make_runtime() builds: "on", "off", or "default" (the builder's
+// own default: off in Release unless WEFT_DIAGNOSTICS says otherwise).
+void set_diagnostics(const std::string& mode) noexcept;
 // weft_result() starts a result with impl=weft and its flavour.
 result weft_result(const char* workload, int threads);
 
@@ -162,6 +166,7 @@ struct common_options {
   std::size_t repeat = 1;                 // runs of each configuration (--repeat)
   std::string monitor = "on";             // on | off (--monitor)
   bool metrics = false;                   // --metrics: print each weft run's runtime_metrics
+  std::string diagnostics = "default";    // default | on | off (--diagnostics)
 };
 
 // workload is one standard workload: its flags, its weft run and its raw

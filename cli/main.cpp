@@ -50,6 +50,12 @@ void add_run_options(CLI::App& sub, common_options& o) {
                "after each weft run, print the runtime's metrics (weft::format_metrics: per "
                "worker busy time, fibers run, parks, polls, the poll-time histogram, timers, "
                "reactor, blocking pool, hand-offs; docs/diagnostics.md) on stderr");
+  sub.add_option("--diagnostics", o.diagnostics,
+                 "weft's diagnostic mode (held-lock and high-water reports; "
+                 "docs/diagnostics.md): default (the builder's: off in Release unless "
+                 "WEFT_DIAGNOSTICS is set), on or off; results say diagnostics=on|off when given")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"default", "on", "off"}));
 }
 
 // add_common_options() adds the flags every workload subcommand shares.
@@ -171,6 +177,7 @@ int main(int argc, char** argv) {
     if (quick && suite->count("--time-limit") == 0) o.time_limit = 60;
     weft_bench::set_monitor(o.monitor == "on");
     weft_bench::set_metrics(o.metrics);
+    weft_bench::set_diagnostics(o.diagnostics);
     const std::string load = loadavg();
     const auto t0 = weft_bench::steady::now();
     const auto summary = [&] {
@@ -202,6 +209,7 @@ int main(int argc, char** argv) {
     o.json = o.json || top_json;
     weft_bench::set_monitor(o.monitor == "on");
     weft_bench::set_metrics(o.metrics);
+    weft_bench::set_diagnostics(o.diagnostics);
     if (const std::optional<int> rc = workloads[i]->run_standalone(o)) return *rc;
     weft_bench::reporter rep(o.json);
     rep.begin({weft_bench::command_line(argc, argv)});
