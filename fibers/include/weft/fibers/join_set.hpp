@@ -12,6 +12,7 @@
 
 #include "weft/fibers/config.hpp"
 #include "weft/fibers/detail/task.hpp"
+#include "weft/fibers/detail/wait_util.hpp"
 #include "weft/fibers/runtime.hpp"
 
 namespace weft {
@@ -41,16 +42,7 @@ class join_set_state final : public completion_listener {
       wait_label label("join_set::spawn (at its limit)", this);
       waiter w;
       wait_list::node n(w);
-      room_waiters_.push_back(n);
-      try {
-        w.park(&lk);
-      } catch (...) {
-        spin_guard g(lock_);
-        room_waiters_.remove(n);
-        throw;
-      }
-      lk.lock();
-      room_waiters_.remove(n);
+      (void)park_node(room_waiters_, n, lk, no_deadline);  // a wake-all: nothing to give back
     }
   }
 
