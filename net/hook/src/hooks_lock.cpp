@@ -22,17 +22,25 @@
 
 namespace {
 
+// resolve_slow() looks `name` up once (any racer stores the same value).
 template <class Fn>
-Fn resolve(std::atomic<Fn>& slot, const char* name) noexcept {
-  Fn f = slot.load(std::memory_order_acquire);
-  if (f) return f;
-  f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+[[gnu::noinline, gnu::cold]] Fn resolve_slow(std::atomic<Fn>& slot, const char* name) noexcept {
+  Fn f = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
   if (!f) {
     std::fprintf(stderr, "weft::hook: libc has no %s; cannot interpose it\n", name);
     std::abort();
   }
-  slot.store(f, std::memory_order_release);  // every racer stores the same value
+  slot.store(f, std::memory_order_release);
   return f;
+}
+
+// resolve() is the hot path: one load of the resolved pointer, inlined
+// into each hook.
+template <class Fn>
+[[gnu::always_inline]] inline Fn resolve(std::atomic<Fn>& slot, const char* name) noexcept {
+  Fn f = slot.load(std::memory_order_acquire);
+  if (__builtin_expect(f != nullptr, 1)) return f;
+  return resolve_slow(slot, name);
 }
 
 // WEFT_LOCK_HOOK defines a lock-taking function that counts a success.
