@@ -112,8 +112,22 @@ class server {
       }
     });
   }
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  // The fibers use *this: an exception between construction and stop()
+  // still stops them first.
+  ~server() {
+    try {
+      stop();
+    } catch (...) {
+    }
+  }
   net::socket_address address() const { return listener_.local_address().value(); }
+  // stop() ends the accept loop and the ticker and waits for the
+  // connections being served; a second call does nothing.
   void stop() {
+    if (stopped_) return;
+    stopped_ = true;
     stop_.cancel();
     listener_.close();
     accept_.join();
@@ -128,6 +142,7 @@ class server {
   weft::join_set<void> conns_;
   weft::sync::cancellation_token stop_;
   weft::join_handle<void> accept_, ticker_;
+  bool stopped_ = false;
 };
 
 // fetch() sends `request` to `addr` and returns the whole reply.

@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "logger.hpp"
 #include "runtime_core.hpp"
 #include "weft/fibers/detail/task.hpp"
 
@@ -26,9 +25,12 @@ void note_held_lock_wait(task_base& t, runtime_core& core) noexcept {
          "deadlocks, and the unlock may run on another thread once the fiber has moved. "
          "Release the lock before the wait, or use weft::sync::mutex, which a fiber may hold "
          "across a suspension. Reported once per fiber";
-    core.log->log(log_level::warn, "held-lock", m);
+    // The caller holds the lock of the structure it parks on: no log call
+    // here (the sink may do anything). Flushed after the park, or by the
+    // monitor if the fiber never wakes.
+    core.post_report("held-lock", std::move(m));
   } catch (...) {
-    core.log->log(log_level::warn, "held-lock", "a fiber suspended while holding a pthread lock");
+    core.post_report("held-lock", {});
   }
 }
 

@@ -64,15 +64,22 @@ result<void> io_source::ensure_registered() {
   // EV_CLOSED (EPOLLRDHUP): a hang-up is remembered, see known_drained().
   // libevent may write its notify descriptor here: the runtime's own call.
   hooks_off off;
+  // owner_ first: an edge may fire as soon as event_add() returns, on the
+  // monitor's thread when it polls this worker's loop (on_event reads it).
+  owner_ = w;
   event* ev = event_new(w->base(), fd_, EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
                         on_event, this);
-  if (!ev) return std::error_code(ENOMEM, std::generic_category());
+  if (!ev) {
+    owner_ = nullptr;
+    return std::error_code(ENOMEM, std::generic_category());
+  }
   if (event_add(ev, nullptr) != 0) {
+    const int e = errno;
     event_free(ev);
-    return std::error_code(errno ? errno : ENOMEM, std::generic_category());
+    owner_ = nullptr;
+    return std::error_code(e ? e : ENOMEM, std::generic_category());
   }
   ev_ = ev;
-  owner_ = w;
   w->io_registrations.fetch_add(1, std::memory_order_relaxed);
   w->io_registered.fetch_add(1, std::memory_order_relaxed);
   keep_ = current_core_shared();

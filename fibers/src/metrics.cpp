@@ -153,7 +153,7 @@ std::string format_prometheus(const runtime_metrics& m, std::string_view prefix)
   p.one("timers_armed", "gauge", "Sleeps and timeouts armed.", num(m.timers_armed));
   p.one("io_registered", "gauge", "Descriptors registered with an event loop.",
         num(m.io_registered));
-  p.one("io_registrations_total", "counter", "Descriptors registered with an event loop.",
+  p.one("io_registrations_total", "counter", "Registrations of a descriptor with an event loop.",
         num(m.io_registrations));
   p.one("io_events_total", "counter", "Readiness events delivered.", num(m.io_events));
   p.one("blocking_threads", "gauge", "Live blocking-pool threads.", num(m.blocking_threads));
@@ -166,7 +166,7 @@ std::string format_prometheus(const runtime_metrics& m, std::string_view prefix)
   p.one("stacks_cached", "gauge", "Warm fiber stacks ready for reuse.", num(m.stacks_cached));
   p.one("stacks_returned_total", "counter", "Fiber stacks given back to the kernel.",
         num(m.stacks_returned));
-  p.one("unguarded_stacks_total", "counter", "Fiber stacks allocated without a guard page.",
+  p.one("unguarded_stacks", "gauge", "Live fiber stacks without a guard page.",
         num(m.unguarded_stacks));
   p.one("handoffs_total", "counter", "Fibers moved off a stuck worker.", num(m.handoffs));
   p.one("stalls_total", "counter", "Stall reports made.", num(m.stalls));
@@ -200,6 +200,9 @@ std::string format_prometheus(const runtime_metrics& m, std::string_view prefix)
        [](const worker_metrics& w) { return num(w.io_waiting); }},
       {"worker_io_registered", "gauge", "Descriptors registered with the worker's loop.",
        [](const worker_metrics& w) { return num(w.io_registered); }},
+      {"worker_io_registrations_total", "counter",
+       "Registrations of a descriptor with the worker's loop.",
+       [](const worker_metrics& w) { return num(w.io_registrations); }},
       {"worker_io_events_total", "counter", "Readiness events the worker's loop delivered.",
        [](const worker_metrics& w) { return num(w.io_events); }},
   };

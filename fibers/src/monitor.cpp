@@ -183,6 +183,7 @@ void monitor::run() {
     poked_ = false;
     lk.unlock();
     serve_dump_signal();
+    if (core_.reports_pending()) core_.flush_reports();
     const bool idle = disabled_ ? true : look(steady_ns());
     lk.lock();
     wait = idle ? std::max(kIdleTickNs, tick_ns_) : tick_ns_;

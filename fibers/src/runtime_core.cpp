@@ -8,16 +8,16 @@
 
 #include <event2/thread.h>
 
+#include <algorithm>
 #include <boost/fiber/algo/round_robin.hpp>
 #include <boost/fiber/context.hpp>
 #include <boost/fiber/operations.hpp>
 #include <boost/fiber/policy.hpp>
-#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <string_view>
-#include <cstdlib>
 
 #include "logger.hpp"
 #include "stack_overflow.hpp"
@@ -185,6 +185,7 @@ runtime_core::runtime_core(const builder& b, bool ct, std::size_t n, std::string
 
 runtime_core::~runtime_core() {
   monitor_.reset();
+  flush_reports();
   signal_hub_runtime_stopping(*this);
   log->release();
 }
@@ -397,6 +398,36 @@ void runtime_core::check_high_water() noexcept {
   }
 }
 
+void runtime_core::post_report(const char* topic, std::string text) noexcept {
+  report_node* n;
+  try {
+    n = new report_node{topic, std::move(text), nullptr};
+  } catch (...) {
+    return;
+  }
+  n->next = pending_reports_.load(std::memory_order_relaxed);
+  while (!pending_reports_.compare_exchange_weak(n->next, n, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+  }
+}
+
+void runtime_core::flush_reports() noexcept {
+  report_node* n = pending_reports_.exchange(nullptr, std::memory_order_acquire);
+  report_node* fifo = nullptr;  // the list is newest first: reverse it
+  while (n) {
+    report_node* next = n->next;
+    n->next = fifo;
+    fifo = n;
+    n = next;
+  }
+  while (fifo) {
+    report_node* next = fifo->next;
+    log->log(log_level::warn, fifo->topic, fifo->text);
+    delete fifo;
+    fifo = next;
+  }
+}
+
 void note_task_finished(runtime_core& core) noexcept {
   if (!core.shutting_down.load(std::memory_order_seq_cst)) return;
   if (core.alive() == 0) {
@@ -412,8 +443,9 @@ std::vector<task_info> runtime_core::live_tasks() const {
     for (task_base* t = reg_[i].head; t; t = t->reg_next_)
       out.push_back({t->id(), t->name(), false, t->site()});
   }
-  blocking.for_each_running(
-      [&](const task_base& t) { out.push_back({t.id(), t.name(), true, t.site()}); });
+  blocking.for_each_running([&](const task_base& t) {
+    out.push_back({t.id(), t.name(), true, t.site()});
+  });
   return out;
 }
 

@@ -290,6 +290,9 @@ class worker {
   std::atomic<std::uint64_t> shared_taken_{0};
   std::atomic<std::int64_t> busy_done_{0};  // closed busy stretches, ns
   std::atomic<std::int64_t> busy_from_{0};  // start of the open one (steady ns), 0: none
+  // busy_seen_: the most busy_ns() returned, so that a reader racing a
+  // busy_end() never sees the total go back (a Prometheus counter).
+  mutable std::atomic<std::int64_t> busy_seen_{0};
   std::int64_t run_began_ = 0;              // poll-time histogram: when the running fiber began
   bool run_is_task_ = false;                // ... and whether it is a task (counted when it ends)
   std::atomic<std::int64_t> run_total_{0};
@@ -406,6 +409,16 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   // held_lock_waits counts fibers that suspended while holding a pthread
   // lock (seen through weft::hook's lock hooks, hook_support.hpp).
   std::atomic<std::uint64_t> held_lock_waits{0};
+  // post_report() queues a warning made where no log call may run (under a
+  // weft lock, held_lock.cpp) on a lock-free list; flush_reports() logs the
+  // queue in order. A fiber flushes after each park and the monitor at each
+  // tick, so a fiber that never wakes is still reported where a monitor
+  // runs. Both noexcept; a report that cannot be allocated is dropped.
+  void post_report(const char* topic, std::string text) noexcept;
+  void flush_reports() noexcept;
+  bool reports_pending() const noexcept {
+    return pending_reports_.load(std::memory_order_relaxed) != nullptr;
+  }
 
   std::atomic<std::uint32_t> searching{0};  // workers spinning or parked
   std::atomic<std::uint32_t> parked{0};     // workers parked in their loop
@@ -455,6 +468,12 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
   bool threads_started_ = false;
   bool detached_ = false;
   std::unique_ptr<monitor> monitor_;  // multi-thread runtimes with a threshold set
+  struct report_node {
+    const char* topic;
+    std::string text;
+    report_node* next;
+  };
+  std::atomic<report_node*> pending_reports_{nullptr};
 };
 
 // note_task_finished() decrements `alive` and wakes shutdown waiters.

@@ -157,6 +157,12 @@ wake_reason waiter::park(spin_guard* outer, std::int64_t deadline_ns, bool cance
     }
     r = ctx_ ? park_fiber(outer, effective) : park_thread(outer, effective);
   }
+  // A report queued under a weft lock (held_lock.cpp) is logged here, with
+  // none held.
+  if (ctx_) {
+    runtime_core& core = current_worker()->core();
+    if (core.reports_pending()) core.flush_reports();
+  }
   if (r == wake_reason::cancelled) {
     if (task && task->take_cancel()) throw cancelled();
     // Delivered before: treat like a spurious timeout-free wake.

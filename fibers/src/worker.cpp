@@ -531,7 +531,10 @@ std::int64_t worker::busy_ns(std::int64_t now) const noexcept {
   std::int64_t b = busy_done_.load(std::memory_order_relaxed);
   const std::int64_t from = busy_from_.load(std::memory_order_relaxed);
   if (from != 0 && now > from) b += now - from;
-  return b;
+  std::int64_t seen = busy_seen_.load(std::memory_order_relaxed);
+  while (b > seen && !busy_seen_.compare_exchange_weak(seen, b, std::memory_order_relaxed)) {
+  }
+  return std::max(b, seen);
 }
 
 void worker::fill_metrics(worker_metrics& m, std::int64_t now) const {

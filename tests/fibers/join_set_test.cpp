@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -415,6 +416,8 @@ TEST_CASE("join_set: a spawn waiting at the limit is cancellable and starts noth
       return true;
     });
     weft::time::sleep(std::chrono::milliseconds(10));
+    const bool waited =
+        weft::handle::current().dump().find("join_set::spawn (at its limit)") != std::string::npos;
     spawner.abort();
     bool cancelled = false;
     try {
@@ -430,10 +433,11 @@ TEST_CASE("join_set: a spawn waiting at the limit is cancellable and starts noth
       } catch (const weft::join_error&) {
       }
     }
-    return std::make_pair(cancelled, before);
+    return std::make_tuple(waited, cancelled, before);
   });
-  CHECK(r.first);
-  CHECK(r.second == 1);
+  CHECK(std::get<0>(r));  // the spawn really waited at the limit
+  CHECK(std::get<1>(r));
+  CHECK(std::get<2>(r) == 1);
 }
 
 TEST_CASE("join_set: raising the limit lets a waiting spawn through", "[fibers][join_set]") {
@@ -451,12 +455,15 @@ TEST_CASE("join_set: raising the limit lets a waiting spawn through", "[fibers][
       return true;
     });
     weft::time::sleep(std::chrono::milliseconds(10));
+    const bool waited =
+        weft::handle::current().dump().find("join_set::spawn (at its limit)") != std::string::npos;
     set.set_limit(0);  // unbounded: the waiting spawn proceeds
     const bool spawned = spawner.join();
     const auto first = set.join_next();  // the quick one
     set.abort_all();
-    return std::make_pair(spawned, first.value_or(0));
+    return std::make_tuple(waited, spawned, first.value_or(0));
   });
-  CHECK(r.first);
-  CHECK(r.second == 2);
+  CHECK(std::get<0>(r));
+  CHECK(std::get<1>(r));
+  CHECK(std::get<2>(r) == 2);
 }

@@ -89,7 +89,13 @@ TEST_CASE("held lock: shared_mutex and a pthread trylock held across a hooked re
       if (ok) pthread_mutex_unlock(&pm);
       return std::make_pair(ok, n);
     });
-    weft::time::sleep(5ms);
+    // Write once the reader is parked in its read (it counted the wait
+    // just before parking), so that the read really suspends.
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (weft::handle::current().metrics().held_lock_waits == 0 &&
+           std::chrono::steady_clock::now() < give_up) {
+      weft::time::sleep(1ms);
+    }
     (void)::write(b, "x", 1);
     return reader.join();
   });
@@ -152,4 +158,32 @@ TEST_CASE("held lock: with the mode off the wait is counted and not reported",
   });
   CHECK(rt.get_handle().metrics().held_lock_waits == 1);
   CHECK(log.all().empty());
+}
+
+TEST_CASE("held lock: a fiber that stays parked is still reported", "[hook][diagnostics]") {
+  held_log log;
+  auto rt = diagnosing_runtime(log);
+  std::mutex m;
+  const bool seen = rt.block_on([&] {
+    auto stuck = weft::spawn_with({"stuck"}, [&] {
+      std::lock_guard<std::mutex> lk(m);
+      weft::time::sleep(1h);  // the deadlock a held lock leads to
+    });
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    bool found = false;
+    while (!found && std::chrono::steady_clock::now() < give_up) {
+      weft::time::sleep(1ms);
+      found = !log.all().empty();
+    }
+    stuck.abort();
+    try {
+      stuck.join();
+    } catch (const weft::join_error&) {
+    }
+    return found;
+  });
+  CHECK(seen);
+  const auto lines = log.all();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("'stuck'") != std::string::npos);
 }

@@ -11,6 +11,7 @@
 // constructor, or by dlsym's own callers, before the table exists, and a
 // guarded static initialised from inside a lock call could recurse.
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -44,23 +45,25 @@ template <class Fn>
 }
 
 // WEFT_LOCK_HOOK defines a lock-taking function that counts a success.
-#define WEFT_LOCK_HOOK(name, T, params, args)  \
-  extern "C" int name params noexcept {        \
-    using fn_t = int(*) params;                \
-    static std::atomic<fn_t> real{nullptr};    \
-    const int r = resolve(real, #name) args;   \
-    if (r == 0) weft::detail::lock_acquired(); \
-    return r;                                  \
+#define WEFT_LOCK_HOOK(name, T, params, args)                     \
+  extern "C" int name params noexcept {                           \
+    using fn_t = int(*) params;                                   \
+    static std::atomic<fn_t> real{nullptr};                       \
+    const int r = resolve(real, #name) args;                      \
+    /* EOWNERDEAD: a robust mutex is held all the same. */        \
+    if (r == 0 || r == EOWNERDEAD) weft::detail::lock_acquired(); \
+    return r;                                                     \
   }
 
-// WEFT_UNLOCK_HOOK defines an unlock, counted before the lock is released.
-#define WEFT_UNLOCK_HOOK(name, T)           \
-  extern "C" int name(T* l) noexcept {      \
-    using fn_t = int (*)(T*);               \
-    static std::atomic<fn_t> real{nullptr}; \
-    const fn_t f = resolve(real, #name);    \
-    weft::detail::lock_released();          \
-    return f(l);                            \
+// WEFT_UNLOCK_HOOK defines an unlock, counted when it succeeded (an EPERM
+// for a lock the caller does not hold changes nothing).
+#define WEFT_UNLOCK_HOOK(name, T)              \
+  extern "C" int name(T* l) noexcept {         \
+    using fn_t = int (*)(T*);                  \
+    static std::atomic<fn_t> real{nullptr};    \
+    const int r = resolve(real, #name)(l);     \
+    if (r == 0) weft::detail::lock_released(); \
+    return r;                                  \
   }
 
 }  // namespace

@@ -50,7 +50,7 @@ struct worker_metrics {
   bool spare = false;                  // a spare worker (builder::max_spare_workers)
   bool started = false;                // has a thread (a spare only once the monitor started it)
   std::chrono::nanoseconds busy{0};    // time its thread was not parked in the event loop
-  std::uint64_t fibers_run = 0;        // switches to a fiber (each resume counts once)
+  std::uint64_t fibers_run = 0;        // switches to a fiber from another context
   std::uint64_t parks = 0;             // times it parked in its event loop
   std::uint64_t polls = 0;             // non-blocking polls of its event loop
   std::uint64_t shared_taken = 0;      // fibers it took from the shared queue
@@ -68,7 +68,8 @@ struct runtime_metrics {
   std::chrono::nanoseconds uptime{0};      // since the runtime was built
   std::uint64_t fibers_alive = 0;          // spawned tasks not yet finished
   std::uint64_t fibers_spawned = 0;        // total fibers spawned
-  std::uint64_t fibers_run = 0;            // switches to a fiber, all workers
+  std::uint64_t fibers_run = 0;            // switches to a fiber, all workers (a yield
+                                           // that finds nothing else to run is none)
   std::uint64_t blocking_threads = 0;      // live blocking-pool threads
   std::uint64_t blocking_idle = 0;         // of which idle
   std::uint64_t blocking_busy = 0;         // of which running a job
@@ -83,7 +84,7 @@ struct runtime_metrics {
   std::uint64_t io_events = 0;             // readiness events delivered
   std::uint64_t stacks_cached = 0;         // warm stacks ready for reuse (bounded)
   std::uint64_t stacks_returned = 0;       // stacks given back to the kernel so far
-  std::uint64_t unguarded_stacks = 0;      // stacks allocated without a guard page
+  std::uint64_t unguarded_stacks = 0;      // now: live stacks without a guard page
   std::uint64_t handoffs = 0;              // fibers moved off a stuck worker (docs/diagnostics.md)
   std::uint64_t stalls = 0;                // stall reports made
   std::uint64_t spare_workers = 0;         // spare worker threads started
