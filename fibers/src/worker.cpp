@@ -540,7 +540,8 @@ std::int64_t worker::busy_ns(std::int64_t now) const noexcept {
 void worker::fill_metrics(worker_metrics& m, std::int64_t now) const {
   m.index = index_;
   m.spare = index_ >= core_.regular_workers;
-  m.started = tid() != 0 || (core_.current_thread && sched_ != nullptr);
+  // A current-thread runtime's worker is the block_on thread: started.
+  m.started = tid() != 0 || core_.current_thread;
   m.busy = std::chrono::nanoseconds(busy_ns(now));
   m.fibers_run = fibers_run_.load(std::memory_order_relaxed);
   m.parks = parks_.load(std::memory_order_relaxed);
