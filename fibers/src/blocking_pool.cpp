@@ -108,21 +108,9 @@ bool blocking_pool::shutdown(std::int64_t deadline) noexcept {
   return exited_.wait_until(lk, until, [&] { return threads_ == 0; });
 }
 
-std::size_t blocking_pool::threads() const {
+blocking_pool::stats_t blocking_pool::stats() const {
   std::lock_guard<std::mutex> lk(lock_);
-  return threads_;
-}
-std::size_t blocking_pool::idle() const {
-  std::lock_guard<std::mutex> lk(lock_);
-  return idle_;
-}
-std::uint64_t blocking_pool::started() const {
-  std::lock_guard<std::mutex> lk(lock_);
-  return started_;
-}
-std::size_t blocking_pool::queued() const {
-  std::lock_guard<std::mutex> lk(lock_);
-  return queue_.size();
+  return {threads_, idle_, queue_.size(), started_};
 }
 
 }  // namespace weft::detail

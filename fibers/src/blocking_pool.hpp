@@ -43,10 +43,12 @@ class blocking_pool {
   // in_flight() is the number of queued or running jobs.
   std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
 
-  std::size_t threads() const;
-  std::size_t idle() const;
-  std::size_t queued() const;
-  std::uint64_t started() const;  // jobs started so far
+  // stats() is one consistent snapshot, for runtime_metrics.
+  struct stats_t {
+    std::size_t threads, idle, queued;
+    std::uint64_t started;  // jobs started so far
+  };
+  stats_t stats() const;
 
  private:
   void run() noexcept;

@@ -244,10 +244,7 @@ std::string json_dump(const std::vector<entry>& es, std::int64_t now, std::size_
 
 std::string runtime_core::dump(dump_format format) const {
   std::vector<entry> es;
-  for (std::size_t i = 0; i < reg_count_; ++i) {
-    spin_guard lk(reg_[i].lock);
-    for (task_base* t = reg_[i].head; t; t = t->reg_next_) es.push_back(snapshot(*t, false));
-  }
+  for_each_live([&](const task_base& t) { es.push_back(snapshot(t, false)); });
   blocking.for_each_running([&](const task_base& t) { es.push_back(snapshot(t, true)); });
   std::sort(es.begin(), es.end(), [](const entry& a, const entry& b) { return a.id < b.id; });
   const std::int64_t now = clock.now();

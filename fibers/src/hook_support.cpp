@@ -9,12 +9,18 @@
 
 namespace weft::detail {
 
-bool hooks_apply() noexcept {
+namespace {
+// hooked_task() is the weft task whose user code runs on this thread now,
+// or nullptr (no worker, the runtime's own event loop, a scheduler context).
+task_base* hooked_task() noexcept {
   thread_state& t = tls();
-  if (!t.w || t.no_hooks != 0) return false;
+  if (!t.w || t.no_hooks != 0) return nullptr;
   const context* c = t.w->running();  // null while the worker starts up
-  return c && task_of(c) != nullptr;
+  return c ? task_of(c) : nullptr;
 }
+}  // namespace
+
+bool hooks_apply() noexcept { return hooked_task() != nullptr; }
 
 void defer_cancelled(const weft::cancelled& c) noexcept {
   if (const cancel_scope* s = c.scope()) {
@@ -34,23 +40,14 @@ thread_hold::~thread_hold() {
   if (t_) t_->set_pinned(was_);
 }
 
-namespace {
-task_base* lock_owner() noexcept {
-  thread_state& t = tls();
-  if (!t.w || t.no_hooks != 0) return nullptr;
-  const context* c = t.w->running();
-  return c ? task_of(c) : nullptr;
-}
-}  // namespace
-
 void lock_acquired() noexcept {
-  if (task_base* t = lock_owner()) ++t->locks_held_;
+  if (task_base* t = hooked_task()) ++t->locks_held_;
 }
 
 void lock_released() noexcept {
   // An unlock on another fiber than the lock's (or of a lock taken before
   // the runtime started) finds nothing counted: never wrap below zero.
-  if (task_base* t = lock_owner(); t && t->locks_held_ != 0) --t->locks_held_;
+  if (task_base* t = hooked_task(); t && t->locks_held_ != 0) --t->locks_held_;
 }
 
 bool offload_file_io() noexcept {

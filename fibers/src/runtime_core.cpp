@@ -364,21 +364,19 @@ void runtime_core::check_high_water() noexcept {
       std::uint64_t count;
     };
     std::vector<site_count> sites;
-    for (std::size_t i = 0; i < reg_count_; ++i) {
-      spin_guard lk(reg_[i].lock);
-      for (task_base* t = reg_[i].head; t; t = t->reg_next_) {
-        const std::source_location s = t->site();
-        auto it = std::find_if(sites.begin(), sites.end(), [&](const site_count& c) {
-          return c.site.line() == s.line() && c.site.column() == s.column() &&
-                 std::string_view(c.site.file_name()) == s.file_name();
-        });
-        if (it != sites.end()) {
-          ++it->count;
-        } else if (sites.size() < 64) {
-          sites.push_back({s, 1});
-        }
+    sites.reserve(64);  // no allocation under the shard locks
+    for_each_live([&](const task_base& t) {
+      const std::source_location s = t.site();
+      auto it = std::find_if(sites.begin(), sites.end(), [&](const site_count& c) {
+        return c.site.line() == s.line() && c.site.column() == s.column() &&
+               std::string_view(c.site.file_name()) == s.file_name();
+      });
+      if (it != sites.end()) {
+        ++it->count;
+      } else if (sites.size() < 64) {
+        sites.push_back({s, 1});
       }
-    }
+    });
     std::sort(sites.begin(), sites.end(),
               [](const site_count& a, const site_count& b) { return a.count > b.count; });
     std::string m = std::to_string(n) + " fibers alive, at or above the high-water mark of " +
@@ -438,14 +436,9 @@ void note_task_finished(runtime_core& core) noexcept {
 
 std::vector<task_info> runtime_core::live_tasks() const {
   std::vector<task_info> out;
-  for (std::size_t i = 0; i < reg_count_; ++i) {
-    spin_guard lk(reg_[i].lock);
-    for (task_base* t = reg_[i].head; t; t = t->reg_next_)
-      out.push_back({t->id(), t->name(), false, t->site()});
-  }
-  blocking.for_each_running([&](const task_base& t) {
-    out.push_back({t.id(), t.name(), true, t.site()});
-  });
+  for_each_live([&](const task_base& t) { out.push_back({t.id(), t.name(), false, t.site()}); });
+  blocking.for_each_running(
+      [&](const task_base& t) { out.push_back({t.id(), t.name(), true, t.site()}); });
   return out;
 }
 
@@ -690,11 +683,12 @@ runtime_metrics runtime_core::metrics() const {
   m.fibers_alive = alive();
   m.fibers_spawned = spawned_outside.load(std::memory_order_relaxed);
   for (auto& w : workers) m.fibers_spawned += w->spawned.load(std::memory_order_relaxed);
-  m.blocking_threads = blocking.threads();
-  m.blocking_idle = blocking.idle();
-  m.blocking_busy = m.blocking_threads > m.blocking_idle ? m.blocking_threads - m.blocking_idle : 0;
-  m.blocking_queue = blocking.queued();
-  m.blocking_jobs = blocking.started();
+  const blocking_pool::stats_t bs = blocking.stats();
+  m.blocking_threads = bs.threads;
+  m.blocking_idle = bs.idle;
+  m.blocking_busy = bs.threads > bs.idle ? bs.threads - bs.idle : 0;
+  m.blocking_queue = bs.queued;
+  m.blocking_jobs = bs.started;
   m.shared_queue_depth = shared_size_.load(std::memory_order_relaxed);
   m.stacks_cached = stacks.cached();
   m.stacks_returned = stacks.returned();

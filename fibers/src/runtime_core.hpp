@@ -454,6 +454,16 @@ class runtime_core : public std::enable_shared_from_this<runtime_core> {
  public:
   // alive() is the number of registered (spawned, unfinished) fiber tasks.
   std::uint64_t alive() const noexcept;
+  // for_each_live() calls f(task) for every registered fiber task, under
+  // each registry shard's lock in turn (lock order: shard -> task ->
+  // waiter; f takes no registry lock and does not log).
+  template <class F>
+  void for_each_live(F&& f) const {
+    for (std::size_t i = 0; i < reg_count_; ++i) {
+      spin_guard lk(reg_[i].lock);
+      for (task_base* t = reg_[i].head; t; t = t->reg_next_) f(*t);
+    }
+  }
 
  private:
   // Shutdown: waiters for `alive` reaching zero.

@@ -159,10 +159,8 @@ wake_reason waiter::park(spin_guard* outer, std::int64_t deadline_ns, bool cance
   }
   // A report queued under a weft lock (held_lock.cpp) is logged here, with
   // none held.
-  if (ctx_) {
-    runtime_core& core = current_worker()->core();
-    if (core.reports_pending()) core.flush_reports();
-  }
+  // (`w` may be another worker of the same runtime by now: same core.)
+  if (ctx_ && w->core().reports_pending()) w->core().flush_reports();
   if (r == wake_reason::cancelled) {
     if (task && task->take_cancel()) throw cancelled();
     // Delivered before: treat like a spurious timeout-free wake.
